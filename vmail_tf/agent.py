@@ -1,0 +1,225 @@
+"""The V-MAIL agent: world model, discriminator, actor and value in one
+`tf.Module`, trained by one graph-mode step (DESIGN.md section 2)."""
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from vmail_tf import dists, losses, networks, optim
+
+
+def preprocess(image):
+    """uint8 [0, 255] -> float32 [-0.5, 0.5]."""
+    return tf.cast(image, tf.float32) / 255.0 - 0.5
+
+
+def _flatten_time(state):
+    """(B, T, ...) -> (B*T, ...) for every entry of a state dict."""
+    return {k: tf.reshape(v, [-1, v.shape[-1]]) for k, v in state.items()}
+
+
+class Agent(tf.Module):
+
+    def __init__(self, config, action_size):
+        super().__init__(name='agent')
+        self.config = config
+        self.action_size = action_size
+        mixed = config.precision == 16
+        keras.mixed_precision.set_global_policy(
+            'mixed_float16' if mixed else 'float32')
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+        self.encoder = networks.ConvEncoder(config.cnn_depth)
+        self.rssm = networks.RSSM(
+            config.stoch_size, config.deter_size, config.hidden_size,
+            config.min_std, rng=self.rng)
+        self.decoder = networks.ConvDecoder(config.cnn_depth)
+        self.discriminator = networks.MLP(
+            config.disc_units, config.disc_layers, 1, name='discriminator')
+        self.actor = networks.Actor(
+            action_size, config.num_units, config.actor_layers,
+            config.actor_init_std, config.actor_mean_scale, rng=self.rng)
+        self.value = networks.MLP(
+            config.num_units, config.value_layers, 1, name='value')
+        opt = lambda name, modules, lr: optim.Optimizer(
+            name, modules, lr, config.grad_clip, config.adam_eps, mixed)
+        self.model_opt = opt(
+            'model_opt', [self.encoder, self.rssm, self.decoder], config.model_lr)
+        self.disc_opt = opt('disc_opt', [self.discriminator], config.disc_lr)
+        self.actor_opt = opt('actor_opt', [self.actor], config.actor_lr)
+        self.value_opt = opt('value_opt', [self.value], config.value_lr)
+        self.optimizers = [self.model_opt, self.disc_opt, self.actor_opt, self.value_opt]
+        self._build()
+        jit = config.jit or None
+        self.train = tf.function(self._train, jit_compile=jit)
+        self.policy = tf.function(self._policy)
+        self.video = tf.function(self._video)
+
+    @property
+    def feature_size(self):
+        return self.config.stoch_size + self.config.deter_size
+
+    def _build(self):
+        """Creates every variable and optimiser slot by a forward pass on
+        zeros: a checkpoint can then be restored before the first train step
+        (the authors' code crashed here)."""
+        size = self.config.image_size
+        embed = self.encoder(tf.zeros([1, 1, size, size, 3]))
+        post, _ = self.rssm.observe(embed, tf.zeros([1, 1, self.action_size]))
+        feat = self.rssm.features(post)
+        self.decoder(feat)
+        self.actor.params(feat)
+        self.value(feat)
+        self.discriminator(tf.concat([feat, tf.zeros([1, 1, self.action_size])], -1))
+        for opt in self.optimizers:
+            opt.build()
+
+    # ------------------------------------------------------------------ acting
+
+    def initial_policy_state(self, batch_size):
+        latent = self.rssm.initial(batch_size)
+        return latent, tf.zeros([batch_size, self.action_size])
+
+    def _policy(self, image, state, is_first, explore):
+        """One step of the actor on a batch of observations.
+
+        `is_first` marks envs whose episode just reset: their latent state and
+        previous action restart from zeros. Exploration adds clipped Gaussian
+        noise to a sampled action; evaluation takes the mode.
+        """
+        latent, prev_action = state
+        keep = 1.0 - tf.cast(is_first, tf.float32)[:, None]
+        latent = {k: v * keep for k, v in latent.items()}
+        prev_action = prev_action * keep
+        embed = self.encoder(preprocess(image))
+        latent, _ = self.rssm.obs_step(latent, prev_action, embed)
+        feat = self.rssm.features(latent)
+        if explore:
+            action = self.actor.sample(feat)
+            noise = self.config.expl_noise * self.rng.normal(tf.shape(action))
+            action = tf.clip_by_value(action + noise, -1.0, 1.0)
+        else:
+            action = self.actor.mode(feat)
+        return action, (latent, action)
+
+    # ---------------------------------------------------------------- training
+
+    def _train(self, data):
+        """One V-MAIL update on {'model': batch, 'expert': batch}; returns metrics."""
+        c = self.config
+        model, expert = data['model'], data['expert']
+        metrics = {}
+
+        # 1. World model (Eq. 7): KL with free nats minus image log-likelihood.
+        with tf.GradientTape() as tape:
+            embed = self.encoder(preprocess(model['image']))
+            post, prior = self.rssm.observe(embed, model['action'])
+            recon = self.decoder(self.rssm.features(post))
+            image_ll = losses.image_log_likelihood(preprocess(model['image']), recon)
+            kl_term, kl = losses.kl_loss(post, prior, c.free_nats)
+            model_loss = kl_term - image_ll
+        metrics['model_grad_norm'] = self.model_opt.minimize(tape, model_loss)
+        metrics.update(model_loss=model_loss, kl=kl, image_loss=-image_ll)
+
+        # 2. Expert latents: posterior at t paired with the action taken at t,
+        # which the episode stores at index t + 1.
+        expert_post, _ = self.rssm.observe(
+            self.encoder(preprocess(expert['image'])), expert['action'])
+        expert_feat = tf.stop_gradient(self.rssm.features(expert_post)[:, :-1])
+        expert_inputs = tf.reshape(
+            tf.concat([expert_feat, expert['action'][:, 1:]], -1),
+            [-1, self.feature_size + self.action_size])
+
+        # 3. Imagination and actor (Eq. 8): D's output is the reward; gradients
+        # flow through the dynamics and D, but only the actor is updated.
+        start = {k: tf.stop_gradient(v[:, :-1]) for k, v in post.items()}
+        start = _flatten_time(start)
+        with tf.GradientTape() as tape:
+            feats, actions = self._imagine(start)
+            policy_inputs = tf.concat([feats[:-1], actions], -1)
+            logits = self.discriminator(policy_inputs)[..., 0]
+            rewards = losses.discriminator_reward(logits, c.disc_reward)
+            values = self.value(feats)[..., 0]
+            bootstrap = values[-1] if c.return_bootstrap else tf.zeros_like(values[-1])
+            returns = losses.lambda_return(
+                rewards, values[1:], bootstrap, c.discount, c.return_lambda)
+            weights = tf.stop_gradient(c.discount ** tf.range(
+                c.horizon, dtype=tf.float32))[:, None]
+            actor_loss = -tf.reduce_mean(weights * returns)
+        metrics['actor_grad_norm'] = self.actor_opt.minimize(tape, actor_loss)
+        metrics.update(actor_loss=actor_loss, imag_reward=tf.reduce_mean(rewards),
+                       imag_return=tf.reduce_mean(returns[0]))
+
+        # 4. Discriminator (Eq. 6) on expert pairs and imagined policy pairs.
+        policy_inputs = tf.stop_gradient(tf.reshape(
+            policy_inputs, [-1, self.feature_size + self.action_size]))
+        with tf.GradientTape() as tape:
+            expert_logits = self.discriminator(expert_inputs)[..., 0]
+            policy_logits = self.discriminator(policy_inputs)[..., 0]
+            disc_loss = losses.discriminator_loss(expert_logits, policy_logits)
+            penalty = self._penalty(expert_inputs, policy_inputs)
+            disc_total = disc_loss + c.disc_penalty_scale * penalty
+        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, disc_total)
+        metrics.update(
+            disc_loss=disc_loss, disc_penalty=penalty,
+            d_expert=tf.reduce_mean(tf.sigmoid(expert_logits)),
+            d_policy=tf.reduce_mean(tf.sigmoid(policy_logits)))
+
+        # 5. Value regression on the stop-gradient returns.
+        with tf.GradientTape() as tape:
+            predicted = self.value(tf.stop_gradient(feats[:-1]))[..., 0]
+            value_loss = -tf.reduce_mean(weights * dists.normal_log_prob(
+                tf.stop_gradient(returns), predicted))
+        metrics['value_grad_norm'] = self.value_opt.minimize(tape, value_loss)
+        metrics['value_loss'] = value_loss
+        self.step.assign_add(1)
+        return metrics
+
+    def _imagine(self, start):
+        """Rolls the prior `horizon` steps from `start` (N states) with actions
+        sampled from the actor on stop-gradient features. Returns features
+        (H+1, N, F) and actions (H, N, A)."""
+        def step(carry, _):
+            state, _ = carry
+            action = self.actor.sample(tf.stop_gradient(self.rssm.features(state)))
+            return self.rssm.img_step(state, action), action
+
+        first_action = tf.zeros([tf.shape(start['deter'])[0], self.action_size])
+        states, actions = tf.scan(
+            step, tf.range(self.config.horizon), (start, first_action))
+        feats = tf.concat([self.rssm.features(start)[None],
+                           self.rssm.features(states)], 0)
+        return feats, actions
+
+    def _penalty(self, expert_inputs, policy_inputs):
+        kind = self.config.disc_penalty
+        if kind == 'none':
+            return tf.constant(0.0)
+        # Interpolate each expert pair with a random imagined pair.
+        picks = self.rng.uniform(
+            [tf.shape(expert_inputs)[0]], 0, tf.shape(policy_inputs)[0], tf.int32)
+        return losses.PENALTIES[kind](
+            self.discriminator, expert_inputs, tf.gather(policy_inputs, picks),
+            self.rng)
+
+    # ------------------------------------------------------------------ videos
+
+    def _video(self, data, context=5, count=4):
+        """Open-loop prediction: observe `context` frames, then imagine the rest
+        with the true actions. Returns uint8 (count, T, 3*H, W, 3) with truth,
+        model and error stacked vertically."""
+        image = data['image'][:count]
+        action = data['action'][:count]
+        embed = self.encoder(preprocess(image))
+        post, _ = self.rssm.observe(embed[:, :context], action[:, :context])
+        last = {k: v[:, -1] for k, v in post.items()}
+        prior = self.rssm.imagine_with_actions(action[:, context:], last)
+        model = tf.concat([self.decoder(self.rssm.features(post)),
+                           self.decoder(self.rssm.features(prior))], 1) + 0.5
+        truth = tf.cast(image, tf.float32) / 255.0
+        error = (model - truth + 1.0) / 2.0
+        frames = tf.concat([truth, model, error], 2)
+        return tf.cast(tf.clip_by_value(frames, 0.0, 1.0) * 255.0, tf.uint8)
+
+
+def metrics_to_numpy(metrics):
+    return {k: float(np.asarray(v)) for k, v in metrics.items()}

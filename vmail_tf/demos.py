@@ -1,0 +1,134 @@
+"""Expert demonstrations: the built-in scripted experts, recording them in the
+pixel env, and finding the expert folder a run should read."""
+import json
+import logging
+import pathlib
+import shutil
+import sys
+import time
+import uuid
+
+import numpy as np
+
+from vmail_tf import episodes as episodes_lib
+from vmail_tf.driver import Driver
+from vmail_tf.envs.worker import EnvWorker, env_spec
+from vmail_tf.experts.cartpole import CartpoleSwingup
+
+log = logging.getLogger(__name__)
+
+# Tasks with an expert that ships with the package: task -> factory(config).
+BUILTIN_EXPERTS = {
+    'dmc_cartpole_swingup': lambda config: CartpoleSwingup(config.action_repeat),
+}
+# Expert episodes use env seeds far from the training envs' seeds.
+DEMO_SEED_OFFSET = 10_000
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def cache_dir(config):
+    """The folder for a task's built-in demos under `demo_cache`: its name
+    carries every env setting that changes the pixels or the dynamics."""
+    render = 'fastrender' if config.fast_render else 'fullrender'
+    name = (f'{config.task}-repeat{config.action_repeat}-{config.image_size}px-'
+            f'limit{config.time_limit}-camera{config.camera}-{render}-'
+            f'{config.num_demos}eps')
+    return pathlib.Path(config.demo_cache).expanduser() / name
+
+
+def record(expert, config, directory, num_episodes, name='expert'):
+    """Runs `expert(obs) -> action` in the pixel env and writes `num_episodes`
+    episode files plus demos.json into `directory`. Returns the returns."""
+    directory = pathlib.Path(directory)
+    worker = EnvWorker(env_spec(config, DEMO_SEED_OFFSET + config.seed),
+                       config.worker_timeout)
+    driver = Driver([worker], config.action_repeat, config.worker_restarts)
+    returns = []
+    start = time.time()
+    try:
+        while len(returns) < num_episodes:
+            single = lambda obs, _: expert({k: v[0] for k, v in obs.items()})[None]
+            _, finished = driver.run(single, episodes=1)
+            for episode in finished:
+                episodes_lib.save(directory, episode)
+                returns.append(episodes_lib.episode_return(episode))
+                print(f'  demo {len(returns)}/{num_episodes}: return '
+                      f'{returns[-1]:.1f} ({time.time() - start:.0f} s)',
+                      file=sys.stderr, flush=True)
+    finally:
+        driver.close()
+    info = {
+        'task': config.task, 'expert': name, 'returns': returns,
+        'mean_return': float(np.mean(returns)),
+        'fast_render': config.fast_render, 'image_size': config.image_size,
+        'action_repeat': config.action_repeat, 'time_limit': config.time_limit,
+        'camera': config.camera,
+    }
+    (directory / 'demos.json').write_text(json.dumps(info, indent=2) + '\n')
+    return returns
+
+
+def resolve_expert_dir(config):
+    """The expert folder of a run: `expert_dir` if given, else the cached
+    built-in demos of the task, recorded on first use."""
+    if config.expert_dir:
+        path = pathlib.Path(config.expert_dir).expanduser()
+        if not path.is_dir():
+            raise DemoError(f'expert_dir {path} is not a directory')
+        return path
+    if config.task not in BUILTIN_EXPERTS:
+        raise DemoError(
+            f'no --expert_dir given and task `{config.task}` has no built-in '
+            f'expert (built-in: {", ".join(BUILTIN_EXPERTS)}). Pass '
+            f'--expert_dir DIR with a folder of expert episodes (*.npz, format '
+            f'in the README), recorded with the same env settings as this run.')
+    target = cache_dir(config)
+    if (target / 'demos.json').exists():
+        return target
+    print(f'Recording {config.num_demos} built-in expert demos for '
+          f'{config.task} into {target} (once; reused afterwards)',
+          file=sys.stderr, flush=True)
+    partial = target.with_name(f'.{target.name}.partial-{uuid.uuid4().hex[:8]}')
+    try:
+        record(BUILTIN_EXPERTS[config.task](config), config, partial,
+               config.num_demos, name=f'scripted:{config.task}')
+        partial.rename(target)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
+    return target
+
+
+def load_experts(directory, config, action_size):
+    """Loads and checks the expert episodes for this run's settings."""
+    info_path = pathlib.Path(directory) / 'demos.json'
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        for key in ('fast_render', 'action_repeat', 'image_size'):
+            if key in info and info[key] != config[key]:
+                raise DemoError(
+                    f'{info_path}: demos were recorded with {key}={info[key]}, '
+                    f'this run has {key}={config[key]}; record demos with the '
+                    f'run\'s env settings or change --{key}')
+    loaded = episodes_lib.load_directory(directory)
+    if not loaded:
+        raise DemoError(f'expert folder {directory} holds no loadable *.npz episodes')
+    size = config.image_size
+    for path, episode in loaded:
+        image, action = episode['image'], episode['action']
+        if image.dtype != np.uint8 or image.shape[1:] != (size, size, 3):
+            raise DemoError(
+                f'{path}: `image` is {image.dtype} {image.shape[1:]}, expected '
+                f'uint8 ({size}, {size}, 3) for image_size {size}')
+        if action.ndim != 2 or action.shape[1] != action_size:
+            raise DemoError(
+                f'{path}: `action` has shape {action.shape}, expected '
+                f'(length, {action_size}) for task {config.task}')
+        if len(action) < config.batch_length + 1:
+            raise DemoError(
+                f'{path}: {len(action)} entries, fewer than batch_length + 1 = '
+                f'{config.batch_length + 1}')
+    return [episode for _, episode in loaded]

@@ -1,0 +1,1 @@
+"""Environments. Modules here never import TensorFlow: they run in worker processes."""

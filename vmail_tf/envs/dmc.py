@@ -1,0 +1,106 @@
+"""DeepMind Control tasks as 64x64 pixels with a gymnasium-style interface.
+
+Imported only inside env worker processes: dm_control's Mesa renderer and
+TensorFlow crash when loaded into one process (see DESIGN.md section 5).
+"""
+import ctypes.util
+import os
+
+import numpy as np
+
+QUADRUPED_CAMERA = 2
+
+
+def set_render_backend(backend):
+    """Sets MUJOCO_GL before dm_control is imported; egl falls back to osmesa
+    when no EGL library is installed. Returns the backend chosen."""
+    if backend == 'egl' and not ctypes.util.find_library('EGL'):
+        backend = 'osmesa'
+    os.environ['MUJOCO_GL'] = backend
+    os.environ['PYOPENGL_PLATFORM'] = backend
+    return backend
+
+
+def split_task(name):
+    """'point_mass_easy' -> ('point_mass', 'easy'), using the suite's domains."""
+    from dm_control import suite
+    domains = sorted({d for d, _ in suite.ALL_TASKS}, key=len, reverse=True)
+    for domain in domains:
+        if name.startswith(domain + '_'):
+            task = name[len(domain) + 1:]
+            if (domain, task) in suite.ALL_TASKS:
+                return domain, task
+    known = ', '.join(f'{d}_{t}' for d, t in suite.ALL_TASKS)
+    raise ValueError(f'unknown dm_control task `{name}`; known tasks: {known}')
+
+
+class DMCEnv:
+    """A dm_control task: reset() -> obs; step(a) -> obs, reward, terminated,
+    truncated, info. Observations hold `image` (uint8 HxWx3) and the suite's
+    state vectors as float32; actions are in [-1, 1]; rewards are summed over
+    `action_repeat`; `time_limit` counts env steps.
+    """
+
+    def __init__(self, name, action_repeat=2, image_size=64, time_limit=1000,
+                 camera=-1, fast_render=False, seed=0):
+        from dm_control import suite
+        from dm_control.mujoco.engine import Camera
+        domain, task = split_task(name)
+        self._env = suite.load(
+            domain, task, task_kwargs={'random': seed},
+            environment_kwargs={'flat_observation': False})
+        self._physics = self._env.physics
+        spec = self._env.action_spec()
+        self._low, self._high = spec.minimum, spec.maximum
+        self.action_size = int(spec.shape[0])
+        self._repeat = action_repeat
+        self._limit = time_limit
+        self._steps = 0
+        if camera < 0:
+            camera = QUADRUPED_CAMERA if domain == 'quadruped' else 0
+        if fast_render:
+            # Must precede the first render: the offscreen context reads them.
+            self._physics.model.vis.quality.offsamples = 0
+            self._physics.model.vis.quality.shadowsize = 0
+            self._physics.model.mat_reflectance[:] = 0
+        self._camera = Camera(self._physics, image_size, image_size, camera)
+
+    @property
+    def obs_spec(self):
+        spec = {'image': ((self._camera.height, self._camera.width, 3), 'uint8')}
+        for key, value in self._env.observation_spec().items():
+            spec[key] = (tuple(value.shape) or (1,), 'float32')
+        return spec
+
+    def _obs(self, timestep):
+        obs = {k: np.asarray(v, np.float32).reshape(-1)
+               for k, v in timestep.observation.items()}
+        obs['image'] = self._camera.render()
+        return obs
+
+    def reset(self):
+        self._steps = 0
+        return self._obs(self._env.reset())
+
+    def step(self, action):
+        action = np.asarray(action, np.float64)
+        if action.shape != (self.action_size,):
+            raise ValueError(
+                f'action has shape {action.shape}, expected ({self.action_size},)')
+        action = np.clip(action, -1, 1)
+        scaled = self._low + (action + 1) / 2 * (self._high - self._low)
+        reward = 0.0
+        terminated = False
+        for _ in range(self._repeat):
+            timestep = self._env.step(scaled)
+            reward += timestep.reward or 0.0
+            self._steps += 1
+            if timestep.last():
+                terminated = timestep.discount == 0
+                break
+        truncated = not terminated and (
+            self._steps >= self._limit or timestep.last())
+        return self._obs(timestep), reward, terminated, truncated, {}
+
+    def close(self):
+        self._env.close()

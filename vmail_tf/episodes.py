@@ -1,0 +1,97 @@
+"""Episode files: one `np.savez_compressed` file per episode (DESIGN.md section 4).
+
+Entry 0 is the reset (zero action, reward 0, discount 1); entry t >= 1 holds
+the observation after step t, the action that led to it and its reward. The
+action *taken at* observation t is therefore `action[t + 1]`.
+"""
+import datetime
+import io
+import logging
+import os
+import pathlib
+import uuid
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REQUIRED_KEYS = ('image', 'action', 'reward', 'discount')
+
+
+def episode_length(episode):
+    """Number of entries, including the reset entry."""
+    return len(episode['action'])
+
+
+def filename(episode):
+    stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
+    return f'{stamp}-{uuid.uuid4().hex}-{episode_length(episode)}.npz'
+
+
+def save(directory, episode):
+    """Writes `episode` atomically (temp file, then rename); returns its path."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lengths = {key: len(value) for key, value in episode.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f'episode keys differ in length: {lengths}')
+    path = directory / filename(episode)
+    with io.BytesIO() as buffer:
+        np.savez_compressed(buffer, **episode)
+        data = buffer.getvalue()
+    tmp = path.with_name(f'.{path.name}.tmp')
+    with open(tmp, 'wb') as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    return path
+
+
+def load(path):
+    """Loads one episode file into a dict of arrays; raises on a bad file."""
+    with np.load(path, allow_pickle=False) as data:
+        episode = {key: data[key] for key in data.files}
+    missing = [key for key in REQUIRED_KEYS if key not in episode]
+    if missing:
+        raise ValueError(f'missing keys {missing} (has {sorted(episode)})')
+    lengths = {key: len(value) for key, value in episode.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f'keys differ in length: {lengths}')
+    return episode
+
+
+def list_files(directory):
+    """Episode files in `directory`, oldest name first."""
+    directory = pathlib.Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(directory.glob('*.npz'))
+
+
+def load_directory(directory, newest_steps=None):
+    """Loads the episodes of `directory` that load cleanly, warning about and
+    skipping the rest (files are never deleted). With `newest_steps`, loads
+    only the newest episodes that together hold at most that many steps.
+    Returns a list of (path, episode)."""
+    files = list_files(directory)
+    if newest_steps is not None:
+        files = files[::-1]
+    loaded, total = [], 0
+    for path in files:
+        try:
+            episode = load(path)
+        except Exception as e:
+            log.warning('skipping episode file %s: %s', path, e)
+            continue
+        total += episode_length(episode) - 1
+        if newest_steps is not None and total > newest_steps:
+            break
+        loaded.append((path, episode))
+    if newest_steps is not None:
+        loaded = loaded[::-1]
+    return loaded
+
+
+def episode_return(episode):
+    return float(np.sum(episode['reward']))

@@ -1,0 +1,1 @@
+"""Experts that act on true states (numpy only)."""

@@ -1,0 +1,40 @@
+"""Adam over a fixed set of modules, with global-norm clipping and, under
+mixed precision only, dynamic loss scaling."""
+import tensorflow as tf
+import tf_keras as keras
+
+
+class Optimizer(tf.Module):
+
+    def __init__(self, name, modules, lr, clip, eps, mixed_precision):
+        super().__init__(name=name)
+        self.modules = modules
+        self.clip = clip
+        self.mixed_precision = mixed_precision
+        opt = keras.optimizers.Adam(lr, epsilon=eps)
+        self.opt = (keras.mixed_precision.LossScaleOptimizer(opt)
+                    if mixed_precision else opt)
+
+    @property
+    def variables_to_train(self):
+        return [v for m in self.modules for v in m.trainable_variables]
+
+    def build(self):
+        """Creates the Adam slots now, so a checkpoint can restore into them."""
+        self.opt.build(self.variables_to_train)
+
+    def minimize(self, tape, loss):
+        """Applies one clipped Adam step; returns the gradient norm before clipping."""
+        variables = self.variables_to_train
+        if self.mixed_precision:
+            scaled = self.opt.get_scaled_loss(loss)
+            grads = self.opt.get_unscaled_gradients(tape.gradient(scaled, variables))
+        else:
+            grads = tape.gradient(loss, variables)
+        missing = [v.name for v, g in zip(variables, grads) if g is None]
+        if missing:
+            raise ValueError(f'{self.name}: loss has no gradient for {missing}')
+        norm = tf.linalg.global_norm(grads)
+        grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
+        self.opt.apply_gradients(zip(grads, variables))
+        return norm

@@ -1,0 +1,118 @@
+"""Episodes in RAM, bounded by a step capacity, sampled as fixed-length windows.
+
+The agent's episodes live under `<logdir>/train_episodes`; expert episodes are
+read from their folder and never written. Model batches mix the two as the
+config says; expert batches come from the expert episodes alone.
+"""
+import collections
+import threading
+
+import numpy as np
+
+from vmail_tf import episodes as episodes_lib
+
+KEYS = ('image', 'action')
+
+
+class Replay:
+    """Holds episodes (only `KEYS`), dropping the oldest agent episodes once
+    the stored agent steps exceed `capacity`."""
+
+    def __init__(self, capacity, batch_length, seed=0):
+        self.capacity = capacity
+        self.length = batch_length
+        self._agent = collections.OrderedDict()
+        self._expert = []
+        self._agent_steps = 0
+        self._lock = threading.Lock()
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def agent_steps(self):
+        return self._agent_steps
+
+    @property
+    def num_agent_episodes(self):
+        return len(self._agent)
+
+    @property
+    def num_expert_episodes(self):
+        return len(self._expert)
+
+    def nbytes(self):
+        with self._lock:
+            stored = list(self._agent.values()) + self._expert
+        return sum(v.nbytes for episode in stored for v in episode.values())
+
+    def _trim(self, episode):
+        return {key: np.ascontiguousarray(episode[key]) for key in KEYS}
+
+    def add_agent(self, key, episode):
+        if episodes_lib.episode_length(episode) < self.length:
+            return
+        with self._lock:
+            self._agent[key] = self._trim(episode)
+            self._agent_steps += episodes_lib.episode_length(episode)
+            while self._agent_steps > self.capacity and len(self._agent) > 1:
+                _, dropped = self._agent.popitem(last=False)
+                self._agent_steps -= episodes_lib.episode_length(dropped)
+
+    def add_expert(self, episode, source='expert episode'):
+        length = episodes_lib.episode_length(episode)
+        if length < self.length + 1:
+            raise ValueError(
+                f'{source} has {length} entries; expert windows need '
+                f'batch_length + 1 = {self.length + 1}')
+        with self._lock:
+            self._expert.append(self._trim(episode))
+
+    def _window(self, episode, length):
+        start = self._rng.integers(0, episodes_lib.episode_length(episode) - length + 1)
+        return {key: value[start:start + length] for key, value in episode.items()}
+
+    def _stack(self, chosen, length):
+        windows = [self._window(episode, length) for episode in chosen]
+        return {key: np.stack([w[key] for w in windows]) for key in KEYS}
+
+    def sample_model(self, batch_size, mix='pooled', expert_fraction=0.5):
+        """B windows of `batch_length` for the world model."""
+        with self._lock:
+            agent = list(self._agent.values())
+            expert = list(self._expert)
+            if mix == 'pooled':
+                pool = agent + expert
+                picks = self._rng.integers(0, len(pool), batch_size)
+                chosen = [pool[i] for i in picks]
+            else:
+                num_expert = int(round(expert_fraction * batch_size))
+                if not agent:
+                    num_expert = batch_size
+                chosen = [expert[i] for i in self._rng.integers(0, len(expert), num_expert)]
+                chosen += [agent[i] for i in self._rng.integers(
+                    0, max(len(agent), 1), batch_size - num_expert)]
+            return self._stack(chosen, self.length)
+
+    def sample_expert(self, batch_size):
+        """B expert windows of `batch_length + 1` entries: the extra entry
+        carries the action taken at the window's last observation."""
+        with self._lock:
+            expert = list(self._expert)
+            picks = self._rng.integers(0, len(expert), batch_size)
+            return self._stack([expert[i] for i in picks], self.length + 1)
+
+    def dataset(self, batch_size, mix, expert_fraction, prefetch):
+        """A tf.data pipeline of {'model': ..., 'expert': ...} batches."""
+        import tensorflow as tf
+
+        def generate():
+            while True:
+                yield {'model': self.sample_model(batch_size, mix, expert_fraction),
+                       'expert': self.sample_expert(batch_size)}
+
+        example = next(generate())
+        signature = {
+            part: {key: tf.TensorSpec(value.shape, tf.as_dtype(value.dtype))
+                   for key, value in batch.items()}
+            for part, batch in example.items()}
+        return tf.data.Dataset.from_generator(
+            generate, output_signature=signature).prefetch(prefetch)

@@ -1,0 +1,37 @@
+"""Entry point: python -m vmail_tf.train --configs dmc walker [--key value ...]
+
+This module must not import TensorFlow at import time: env worker processes
+are started with `spawn`, which re-imports the main module in the worker,
+and TensorFlow beside dm_control's renderer crashes the process.
+"""
+import logging
+import os
+import sys
+
+from vmail_tf import config as config_lib
+
+
+def main(argv=None):
+    config = config_lib.parse_args(
+        sys.argv[1:] if argv is None else argv,
+        description='Train V-MAIL from pixels and expert demonstrations.')
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+    logging.getLogger('absl').setLevel(logging.WARNING)
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # hide TF's C++ info lines
+    from vmail_tf import demos
+    from vmail_tf.envs.worker import EnvWorkerError
+    from vmail_tf.trainer import Trainer
+    try:
+        trainer = Trainer(config)
+    except (demos.DemoError, EnvWorkerError) as e:
+        sys.exit(f'error: {e}')
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except EnvWorkerError:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,242 @@
+"""The training loop of Algorithm 1: random prefill, then collect `train_every`
+env steps, run `train_steps` updates, evaluate and checkpoint on schedule.
+Everything is written under the run's logdir; re-running resumes."""
+import collections
+import datetime
+import logging
+import pathlib
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from vmail_tf import config as config_lib
+from vmail_tf import demos, episodes
+from vmail_tf.agent import Agent, metrics_to_numpy
+from vmail_tf.driver import Driver
+from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
+from vmail_tf.logger import Logger, tile_videos
+from vmail_tf.replay import Replay
+
+log = logging.getLogger(__name__)
+
+EVAL_SEED_OFFSET = 500
+
+
+def crossed(before, after, every):
+    """Whether a multiple of `every` lies in (before, after]."""
+    return every > 0 and after // every > before // every
+
+
+def write_config(config, logdir):
+    """Writes config.yaml; a different earlier one is kept under a new name."""
+    path = logdir / 'config.yaml'
+    if path.exists():
+        old = config_lib.read_yaml(path) or {}
+        changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+        if not changed:
+            return
+        stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
+        kept = path.with_name(f'config-{stamp}.yaml')
+        path.rename(kept)
+        log.warning('config differs from the run in %s (%s); old config kept as %s',
+                    logdir, ', '.join(changed), kept.name)
+    config_lib.save(config, path)
+
+
+class Progress:
+    """A one-line status every `every` seconds: step, fps, eval return, losses, ETA."""
+
+    def __init__(self, total, every, start_step):
+        self.total, self.every = total, every
+        self.start_time = time.time()
+        self.start_step = start_step
+        self.last_print = 0.0
+        self.eval_return = None
+
+    def update(self, step, metrics, force=False):
+        now = time.time()
+        if not force and now - self.last_print < self.every:
+            return
+        self.last_print = now
+        fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
+        eta = (self.total - step) / fps if fps > 0 else float('inf')
+        eta = str(datetime.timedelta(seconds=int(eta))) if np.isfinite(eta) else '?'
+        parts = [f'step {step}/{self.total}', f'{fps:.1f} fps']
+        if self.eval_return is not None:
+            parts.append(f'eval return {self.eval_return:.1f}')
+        names = {'model_loss': 'model', 'kl': 'kl', 'd_expert': 'D(expert)',
+                 'd_policy': 'D(policy)', 'actor_loss': 'actor'}
+        losses = [f'{label} {metrics[key]:.3g}' for key, label in names.items()
+                  if key in metrics]
+        if losses:
+            parts.append(' '.join(losses))
+        parts.append(f'ETA {eta}')
+        print(' | '.join(parts), flush=True)
+
+
+class Trainer:
+
+    def __init__(self, config):
+        self.config = c = config
+        self.logdir = pathlib.Path(c.logdir)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        write_config(c, self.logdir)
+        np.random.seed(c.seed)
+        tf.random.set_seed(c.seed)
+        if c.precision == 16 and not tf.config.list_physical_devices('GPU'):
+            log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
+        self.expert_dir = demos.resolve_expert_dir(c)
+        workers = [EnvWorker(env_spec(c, c.seed * 1000 + i), c.worker_timeout)
+                   for i in range(c.envs)]
+        self.driver = Driver(workers, c.action_repeat, c.worker_restarts)
+        self.eval_driver = Driver(
+            [EnvWorker(env_spec(c, c.seed * 1000 + EVAL_SEED_OFFSET), c.worker_timeout)],
+            c.action_repeat, c.worker_restarts)
+        action_size = self.driver.action_size
+        experts = demos.load_experts(self.expert_dir, c, action_size)
+
+        self.agent = Agent(c, action_size)
+        self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_step')
+        self.checkpoint = tf.train.Checkpoint(agent=self.agent, env_step=self.env_step)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(
+                self.manager.latest_checkpoint).assert_existing_objects_matched()
+            print(f'Resumed from {self.manager.latest_checkpoint} at env step '
+                  f'{int(self.env_step.numpy())}', flush=True)
+
+        self.replay = Replay(c.replay_capacity, c.batch_length,
+                             seed=c.seed + int(self.env_step.numpy()))
+        for path, episode in episodes.load_directory(
+                self.logdir / 'train_episodes', newest_steps=c.replay_capacity):
+            self.replay.add_agent(path.name, episode)
+        for episode in experts:
+            self.replay.add_expert(episode)
+        print(f'{len(experts)} expert episodes from {self.expert_dir}; '
+              f'{self.replay.num_agent_episodes} agent episodes in replay',
+              flush=True)
+        self.dataset = iter(self.replay.dataset(
+            c.batch_size, c.model_data, c.model_expert_fraction, c.prefetch))
+        self.logger = Logger(self.logdir)
+        self.policy_state = self.agent.initial_policy_state(c.envs)
+        self.train_metrics = collections.defaultdict(list)
+        self.episode_stats = collections.defaultdict(list)
+
+    # ----------------------------------------------------------- collection
+
+    def _random_policy(self, obs, is_first):
+        return np.random.uniform(-1, 1, (len(is_first), self.driver.action_size))
+
+    def _explore_policy(self, obs, is_first):
+        action, self.policy_state = self.agent.policy(
+            obs['image'], self.policy_state, is_first, True)
+        return action.numpy()
+
+    def _store(self, finished):
+        for episode in finished:
+            path = episodes.save(self.logdir / 'train_episodes', episode)
+            self.replay.add_agent(path.name, episode)
+            self.episode_stats['train/return'].append(episodes.episode_return(episode))
+            self.episode_stats['train/length'].append(
+                (episodes.episode_length(episode) - 1) * self.config.action_repeat)
+
+    def evaluate(self):
+        """Runs `eval_episodes` with the actor's mode; returns the mean return."""
+        c = self.config
+        state = [self.agent.initial_policy_state(1)]
+
+        def greedy(obs, is_first):
+            action, state[0] = self.agent.policy(obs['image'], state[0], is_first, False)
+            return action.numpy()
+
+        self.eval_driver.drop_unfinished()
+        _, finished = self.eval_driver.run(greedy, episodes=c.eval_episodes)
+        step = int(self.env_step.numpy())
+        returns = []
+        for episode in finished:
+            episodes.save(self.logdir / 'eval_episodes', episode)
+            returns.append(episodes.episode_return(episode))
+        self.logger.scalars(step, {
+            'eval/return': np.mean(returns),
+            'eval/length': np.mean([(episodes.episode_length(e) - 1) * c.action_repeat
+                                    for e in finished])})
+        self.logger.gif(step, 'eval/policy', finished[0]['image'])
+        return float(np.mean(returns))
+
+    # ------------------------------------------------------------- training
+
+    def _train(self):
+        for _ in range(self.config.train_steps):
+            metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
+            for key, value in metrics.items():
+                self.train_metrics[key].append(value)
+        return metrics
+
+    def _log(self, step, fps):
+        scalars = {f'train/{k}': np.mean(v) for k, v in self.train_metrics.items()}
+        scalars.update({k: np.mean(v) for k, v in self.episode_stats.items()})
+        scalars['fps'] = fps
+        scalars['train/updates'] = int(self.agent.step.numpy())
+        scalars['replay/agent_episodes'] = self.replay.num_agent_episodes
+        self.logger.scalars(step, scalars)
+        self.train_metrics.clear()
+        self.episode_stats.clear()
+
+    def _video(self, step):
+        batch = self.replay.sample_model(min(4, self.config.batch_size),
+                                         self.config.model_data,
+                                         self.config.model_expert_fraction)
+        frames = self.agent.video(batch).numpy()
+        self.logger.gif(step, 'train/openloop', tile_videos(frames))
+
+    def save(self):
+        path = self.manager.save(checkpoint_number=int(self.env_step.numpy()))
+        log.info('saved checkpoint %s', path)
+
+    def run(self):
+        c = self.config
+        step = int(self.env_step.numpy())
+        progress = Progress(c.steps, c.progress_every, step)
+        last = {}
+        log_time, log_step = time.time(), step
+        try:
+            while step < c.steps:
+                prefill = step < c.prefill
+                chunk = min(c.prefill - step if prefill else c.train_every,
+                            c.steps - step)
+                policy = self._random_policy if prefill else self._explore_policy
+                taken, finished = self.driver.run(policy, steps=chunk)
+                self._store(finished)
+                before, step = step, step + taken
+                self.env_step.assign(step)
+                if step >= c.prefill:
+                    last = self._train()
+                if crossed(before, step, c.log_every) or step >= c.steps:
+                    fps = (step - log_step) / max(time.time() - log_time, 1e-6)
+                    self._log(step, fps)
+                    log_time, log_step = time.time(), step
+                if step >= c.prefill and (crossed(before, step, c.video_every)
+                                          or step >= c.steps):
+                    self._video(step)
+                if crossed(before, step, c.eval_every) or step >= c.steps:
+                    progress.eval_return = self.evaluate()
+                    self.save()
+                progress.update(step, last, force=step >= c.steps)
+        except KeyboardInterrupt:
+            print('Interrupted: saving a checkpoint to resume from', flush=True)
+            self.save()
+            raise
+        except EnvWorkerError as e:
+            print(f'An environment worker failed for good: {e}\nSaving a '
+                  f'checkpoint; re-run the same command to resume.',
+                  file=sys.stderr, flush=True)
+            self.save()
+            raise
+        finally:
+            self.driver.close()
+            self.eval_driver.close()
+        print(f'Done: {step} env steps; logs, episodes and checkpoints in '
+              f'{self.logdir}', flush=True)
