@@ -17,6 +17,17 @@ def _flatten_time(state):
     return {k: tf.reshape(v, [-1, v.shape[-1]]) for k, v in state.items()}
 
 
+def expert_pairs(features, actions):
+    """(state, action taken) pairs of expert windows, flattened to (N, F + A).
+
+    features[:, t] is the latent of observation t; the action taken there is
+    stored at index t + 1 (entry t holds the action that *led* to obs t), so
+    a window of T + 1 entries gives T pairs.
+    """
+    pairs = tf.concat([features[:, :-1], actions[:, 1:]], -1)
+    return tf.reshape(pairs, [-1, pairs.shape[-1]])
+
+
 class Agent(tf.Module):
 
     def __init__(self, config, action_size):
@@ -117,17 +128,16 @@ class Agent(tf.Module):
             image_ll = losses.image_log_likelihood(preprocess(model['image']), recon)
             kl_term, kl = losses.kl_loss(post, prior, c.free_nats)
             model_loss = kl_term - image_ll
-        metrics['model_grad_norm'] = self.model_opt.minimize(tape, model_loss)
+            scaled = self.model_opt.scale(model_loss)
+        metrics['model_grad_norm'] = self.model_opt.minimize(tape, scaled)
         metrics.update(model_loss=model_loss, kl=kl, image_loss=-image_ll)
 
         # 2. Expert latents: posterior at t paired with the action taken at t,
         # which the episode stores at index t + 1.
         expert_post, _ = self.rssm.observe(
             self.encoder(preprocess(expert['image'])), expert['action'])
-        expert_feat = tf.stop_gradient(self.rssm.features(expert_post)[:, :-1])
-        expert_inputs = tf.reshape(
-            tf.concat([expert_feat, expert['action'][:, 1:]], -1),
-            [-1, self.feature_size + self.action_size])
+        expert_inputs = tf.stop_gradient(expert_pairs(
+            self.rssm.features(expert_post), expert['action']))
 
         # 3. Imagination and actor (Eq. 8): D's output is the reward; gradients
         # flow through the dynamics and D, but only the actor is updated.
@@ -145,7 +155,8 @@ class Agent(tf.Module):
             weights = tf.stop_gradient(c.discount ** tf.range(
                 c.horizon, dtype=tf.float32))[:, None]
             actor_loss = -tf.reduce_mean(weights * returns)
-        metrics['actor_grad_norm'] = self.actor_opt.minimize(tape, actor_loss)
+            scaled = self.actor_opt.scale(actor_loss)
+        metrics['actor_grad_norm'] = self.actor_opt.minimize(tape, scaled)
         metrics.update(actor_loss=actor_loss, imag_reward=tf.reduce_mean(rewards),
                        imag_return=tf.reduce_mean(returns[0]))
 
@@ -157,8 +168,8 @@ class Agent(tf.Module):
             policy_logits = self.discriminator(policy_inputs)[..., 0]
             disc_loss = losses.discriminator_loss(expert_logits, policy_logits)
             penalty = self._penalty(expert_inputs, policy_inputs)
-            disc_total = disc_loss + c.disc_penalty_scale * penalty
-        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, disc_total)
+            scaled = self.disc_opt.scale(disc_loss + c.disc_penalty_scale * penalty)
+        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, scaled)
         metrics.update(
             disc_loss=disc_loss, disc_penalty=penalty,
             d_expert=tf.reduce_mean(tf.sigmoid(expert_logits)),
@@ -169,7 +180,8 @@ class Agent(tf.Module):
             predicted = self.value(tf.stop_gradient(feats[:-1]))[..., 0]
             value_loss = -tf.reduce_mean(weights * dists.normal_log_prob(
                 tf.stop_gradient(returns), predicted))
-        metrics['value_grad_norm'] = self.value_opt.minimize(tape, value_loss)
+            scaled = self.value_opt.scale(value_loss)
+        metrics['value_grad_norm'] = self.value_opt.minimize(tape, scaled)
         metrics['value_loss'] = value_loss
         self.step.assign_add(1)
         return metrics

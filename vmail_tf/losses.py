@@ -70,8 +70,8 @@ def input_penalty(discriminator, expert_inputs, policy_inputs, rng):
     mixed = _interpolate(expert_inputs, policy_inputs, rng)
     with tf.GradientTape() as tape:
         tape.watch(mixed)
-        logits = discriminator(mixed)
-    grads = tape.gradient(tf.reduce_sum(logits), mixed)
+        total_logit = tf.reduce_sum(discriminator(mixed))
+    grads = tape.gradient(total_logit, mixed)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), -1) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 

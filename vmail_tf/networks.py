@@ -125,7 +125,8 @@ class RSSM(tf.Module):
     def img_step(self, prev_state, prev_action):
         """Prior p(s_t | s_{t-1}, a_{t-1})."""
         x = self.img_in(tf.concat([prev_state['stoch'], prev_action], -1))
-        x, [deter] = self.cell(x, [prev_state['deter']])
+        x, [deter] = self.cell(
+            x, [tf.cast(prev_state['deter'], self.cell.compute_dtype)])
         deter = _f32(deter)
         prior = self._gaussian(self.img_dist(self.img_out(x)))
         prior['deter'] = deter

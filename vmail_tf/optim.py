@@ -23,14 +23,18 @@ class Optimizer(tf.Module):
         """Creates the Adam slots now, so a checkpoint can restore into them."""
         self.opt.build(self.variables_to_train)
 
-    def minimize(self, tape, loss):
-        """Applies one clipped Adam step; returns the gradient norm before clipping."""
+    def scale(self, loss):
+        """The loss to differentiate: scaled under mixed precision. Call it
+        inside the gradient tape."""
+        return self.opt.get_scaled_loss(loss) if self.mixed_precision else loss
+
+    def minimize(self, tape, scaled_loss):
+        """Applies one clipped Adam step for a loss from `scale`; returns the
+        gradient norm before clipping."""
         variables = self.variables_to_train
+        grads = tape.gradient(scaled_loss, variables)
         if self.mixed_precision:
-            scaled = self.opt.get_scaled_loss(loss)
-            grads = self.opt.get_unscaled_gradients(tape.gradient(scaled, variables))
-        else:
-            grads = tape.gradient(loss, variables)
+            grads = self.opt.get_unscaled_gradients(grads)
         missing = [v.name for v, g in zip(variables, grads) if g is None]
         if missing:
             raise ValueError(f'{self.name}: loss has no gradient for {missing}')

@@ -1,0 +1,20 @@
+"""Hand-made episodes in the replay format for tests."""
+import numpy as np
+
+
+def make_episode(length, action_size=1, image_size=64, seed=0):
+    """An episode of `length` entries whose action at entry t is t (every
+    dim) and whose image at entry t is filled with t % 256."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(length, dtype=np.float32)
+    action = np.repeat(steps[:, None], action_size, 1)
+    action[0] = 0.0
+    image = np.broadcast_to(
+        (np.arange(length) % 256).astype(np.uint8)[:, None, None, None],
+        (length, image_size, image_size, 3)).copy()
+    return {
+        'image': image,
+        'action': action.astype(np.float32),
+        'reward': rng.uniform(0, 1, length).astype(np.float32) * (steps > 0),
+        'discount': np.ones(length, np.float32),
+    }

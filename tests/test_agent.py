@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vmail_tf import config as config_lib
+from vmail_tf.agent import Agent, expert_pairs
+from vmail_tf.replay import Replay
+
+from helpers import make_episode
+
+MODULES = ('encoder', 'rssm', 'decoder', 'discriminator', 'actor', 'value')
+
+
+def batch(config, action_size=1, seed=0):
+    rng = np.random.default_rng(seed)
+    b, t = config.batch_size, config.batch_length
+    part = lambda length: {
+        'image': rng.integers(0, 256, (b, length, 64, 64, 3), dtype=np.uint8),
+        'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
+    return {'model': part(t), 'expert': part(t + 1)}
+
+
+def tiny(debug_config, **overrides):
+    return config_lib.Config(dict(debug_config, **overrides))
+
+
+def test_expert_state_pairs_with_the_action_stored_one_entry_later():
+    replay = Replay(capacity=100, batch_length=4, seed=3)
+    replay.add_expert(make_episode(12, action_size=2))
+    window = replay.sample_expert(2)
+    # Stand-in latents: the entry index, as encoded in the images.
+    features = tf.constant(window['image'][:, :, :1, 0, 0], tf.float32)
+    pairs = expert_pairs(features, tf.constant(window['action'])).numpy()
+    assert pairs.shape == (2 * 4, 1 + 2)
+    np.testing.assert_array_equal(pairs[:, 1], pairs[:, 0] + 1)
+    np.testing.assert_array_equal(pairs[:, 2], pairs[:, 0] + 1)
+
+
+@pytest.mark.parametrize('penalty', ['params', 'input', 'none'])
+def test_every_network_changes_after_one_train_step(debug_config, penalty):
+    # free_nats 0 so the prior's layers get a gradient too.
+    config = tiny(debug_config, free_nats=0.0, disc_penalty=penalty)
+    agent = Agent(config, action_size=1)
+    before = {m: [v.numpy().copy() for v in getattr(agent, m).trainable_variables]
+              for m in MODULES}
+    metrics = agent.train(batch(config))
+    for name in MODULES:
+        variables = getattr(agent, name).trainable_variables
+        assert variables, f'{name} has no trainable variables'
+        for old, new in zip(before[name], variables):
+            assert not np.allclose(old, new.numpy()), f'{name}: {new.name} unchanged'
+    values = {k: float(v) for k, v in metrics.items()}
+    assert all(np.isfinite(v) for v in values.values()), values
+    assert 0 < values['d_expert'] < 1 and 0 < values['d_policy'] < 1
+    if penalty == 'none':
+        assert values['disc_penalty'] == 0.0
+    assert int(agent.step.numpy()) == 1
+
+
+def test_actor_step_leaves_the_world_model_and_discriminator_alone(debug_config):
+    # With zero model and discriminator learning rates, only the actor and
+    # value move: the actor's loss must not update what it backprops through.
+    config = tiny(debug_config, model_lr=0.0, disc_lr=0.0)
+    agent = Agent(config, action_size=1)
+    frozen = [v.numpy().copy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
+              for v in getattr(agent, m).trainable_variables]
+    agent.train(batch(config))
+    now = [v.numpy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
+           for v in getattr(agent, m).trainable_variables]
+    for old, new in zip(frozen, now):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_policy_resets_the_state_of_envs_that_just_started(debug_config):
+    agent = Agent(debug_config, action_size=2)
+    image = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    first = np.array([True, True])
+    action, state = agent.policy(image, agent.initial_policy_state(2), first, False)
+    assert action.shape == (2, 2)
+    assert np.all(np.abs(action.numpy()) <= 1)
+    # The GRU state after a step depends only on the previous stochastic
+    # state and action, so it is deterministic given those.
+    _, fresh = agent.policy(image, agent.initial_policy_state(2), first, False)
+    _, carried = agent.policy(image, state, np.array([False, False]), False)
+    _, mixed = agent.policy(image, state, np.array([True, False]), False)
+    np.testing.assert_allclose(mixed[0]['deter'][0], fresh[0]['deter'][0], atol=1e-6)
+    np.testing.assert_allclose(mixed[0]['deter'][1], carried[0]['deter'][1], atol=1e-6)
+    assert not np.allclose(carried[0]['deter'][0], fresh[0]['deter'][0])
+
+
+def test_checkpoint_round_trip_restores_weights_and_optimizer_slots(debug_config, tmp_path):
+    agent = Agent(debug_config, action_size=1)
+    agent.train(batch(debug_config))
+    path = tf.train.Checkpoint(agent=agent).save(str(tmp_path / 'ckpt'))
+    other = Agent(debug_config, action_size=1)
+    tf.train.Checkpoint(agent=other).restore(path).assert_consumed()
+    for a, b in zip(agent.variables, other.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(other.model_opt.opt.iterations.numpy()) == 1
+    # The restored agent continues identically to the original.
+    data = batch(debug_config, seed=1)
+    agent.rng.reset_from_seed(5)
+    other.rng.reset_from_seed(5)
+    m1, m2 = agent.train(data), other.train(data)
+    assert float(m1['model_loss']) == pytest.approx(float(m2['model_loss']), rel=1e-5)
+
+
+def test_mixed_precision_computes_in_float16_and_scales_the_loss(debug_config):
+    config = tiny(debug_config, precision=16)
+    try:
+        agent = Agent(config, action_size=1)
+        assert agent.encoder.convs[0].compute_dtype == 'float16'
+        start_scale = float(agent.model_opt.opt.loss_scale)
+        for seed in range(6):
+            metrics = {k: float(v) for k, v in agent.train(batch(config, seed=seed)).items()}
+            losses = {k: v for k, v in metrics.items() if 'grad_norm' not in k}
+            assert all(np.isfinite(v) for v in losses.values()), losses
+        # Overflowing steps are skipped and halve the scale until grads are finite.
+        assert float(agent.model_opt.opt.loss_scale) < start_scale
+        assert np.isfinite(metrics['model_grad_norm'])
+    finally:
+        import tf_keras
+        tf_keras.mixed_precision.set_global_policy('float32')
+
+
+def test_video_stacks_truth_model_and_error(debug_config):
+    agent = Agent(debug_config, action_size=1)
+    video = agent.video(batch(debug_config)['model']).numpy()
+    b, t = min(4, debug_config.batch_size), debug_config.batch_length
+    assert video.shape == (b, t, 3 * 64, 64, 3) and video.dtype == np.uint8

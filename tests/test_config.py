@@ -1,0 +1,88 @@
+import pytest
+
+from vmail_tf import config as config_lib
+
+BLOCKS = {
+    'defaults': {'logdir': 'logdir/{task}/seed{seed}', 'task': 'dmc_walker_walk',
+                 'seed': 0, 'batch_size': 16, 'lr': 1e-3, 'jit': False,
+                 'disc_reward': 'prob'},
+    'small': {'batch_size': 4, 'lr': 2e-3},
+    'smaller': {'batch_size': 2},
+}
+
+
+def test_blocks_merge_left_to_right_then_flags():
+    config = config_lib.merge(['small', 'smaller'], [('lr', '5e-4')], BLOCKS)
+    assert config.batch_size == 2
+    assert config.lr == 5e-4
+    assert config.jit is False
+    assert config.logdir == 'logdir/dmc_walker_walk/seed0'
+
+
+def test_flag_values_are_converted_to_the_default_type():
+    config = config_lib.merge([], [('batch_size', '1e2'), ('lr', '3'),
+                                   ('jit', 'True'), ('seed', '7')], BLOCKS)
+    assert config.batch_size == 100 and isinstance(config.batch_size, int)
+    assert config.lr == 3.0 and isinstance(config.lr, float)
+    assert config.jit is True
+    assert config.logdir == 'logdir/dmc_walker_walk/seed7'
+
+
+def test_unknown_key_names_the_key_and_close_matches():
+    with pytest.raises(config_lib.ConfigError, match='`batch_sise`.*batch_size'):
+        config_lib.merge([], [('batch_sise', '3')], BLOCKS)
+
+
+def test_unknown_key_in_a_block_names_the_block():
+    blocks = dict(BLOCKS, broken={'nope': 1})
+    with pytest.raises(config_lib.ConfigError, match='`nope` in block `broken`'):
+        config_lib.merge(['broken'], [], blocks)
+
+
+def test_unknown_block_lists_the_blocks():
+    with pytest.raises(config_lib.ConfigError, match='`smal`.*did you mean small'):
+        config_lib.merge(['smal'], [], BLOCKS)
+
+
+@pytest.mark.parametrize('key,value', [
+    ('batch_size', '2.5'), ('batch_size', 'many'), ('jit', 'yes'), ('lr', 'fast')])
+def test_bad_type_is_an_error_naming_the_key(key, value):
+    with pytest.raises(config_lib.ConfigError, match=f'`{key}` expects'):
+        config_lib.merge([], [(key, value)], BLOCKS)
+
+
+def test_choice_keys_reject_other_values():
+    with pytest.raises(config_lib.ConfigError, match='`disc_reward` must be one of prob, log, logit'):
+        config_lib.merge([], [('disc_reward', 'sigmoid')], BLOCKS)
+
+
+def test_parse_args_reads_configs_and_both_flag_forms():
+    config = config_lib.parse_args(
+        ['--configs', 'small', '--seed', '3', '--lr=0.5'], blocks=BLOCKS)
+    assert (config.batch_size, config.seed, config.lr) == (4, 3, 0.5)
+
+
+def test_parse_args_error_is_one_line_and_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        config_lib.parse_args(['--bach_size', '3'], blocks=BLOCKS)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and 'bach_size' in err and 'batch_size' in err
+
+
+def test_help_lists_every_key(capsys):
+    with pytest.raises(SystemExit):
+        config_lib.parse_args(['--help'], blocks=BLOCKS)
+    out = capsys.readouterr().out
+    for key in BLOCKS['defaults']:
+        assert f'--{key}' in out
+
+
+def test_shipped_blocks_merge_and_save_round_trip(tmp_path):
+    blocks = config_lib.load_blocks()
+    for name in ('dmc', 'walker', 'cheetah', 'cartpole', 'debug'):
+        assert name in blocks
+    config = config_lib.merge(['dmc', 'cartpole', 'debug'])
+    assert config.task == 'dmc_cartpole_swingup'
+    config_lib.save(config, tmp_path / 'config.yaml')
+    assert config_lib.read_yaml(tmp_path / 'config.yaml') == dict(config)

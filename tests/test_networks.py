@@ -1,0 +1,41 @@
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from vmail_tf import networks
+
+
+def test_rssm_observe_and_imagine_shapes():
+    rng = tf.random.Generator.from_seed(0)
+    rssm = networks.RSSM(stoch=4, deter=6, hidden=8, rng=rng)
+    encoder = networks.ConvEncoder(depth=2)
+    decoder = networks.ConvDecoder(depth=2)
+    images = tf.zeros([3, 5, 64, 64, 3])
+    embed = encoder(images)
+    assert embed.shape == (3, 5, 2 * 8 * 2 * 2)
+    post, prior = rssm.observe(embed, tf.zeros([3, 5, 2]))
+    for state in (post, prior):
+        assert state['stoch'].shape == (3, 5, 4)
+        assert state['deter'].shape == (3, 5, 6)
+        assert np.all(state['std'].numpy() >= 0.1)
+    np.testing.assert_array_equal(post['deter'], prior['deter'])
+    features = rssm.features(post)
+    assert features.shape == (3, 5, 10)
+    assert decoder(features).shape == (3, 5, 64, 64, 3)
+    last = {k: v[:, -1] for k, v in post.items()}
+    imagined = rssm.imagine_with_actions(tf.zeros([3, 7, 2]), last)
+    assert imagined['deter'].shape == (3, 7, 6)
+
+
+def test_dense_first_decoder_layer_equals_a_transposed_conv_on_1x1():
+    # The decoder's first upsampling is a dense layer; check that it computes
+    # the transposed conv it replaces, with the kernel rearranged.
+    x = tf.random.normal([4, 16])
+    deconv = keras.layers.Conv2DTranspose(8, 5, 2, activation='relu')
+    expected = deconv(tf.reshape(x, [4, 1, 1, 16]))
+    kernel, bias = deconv.get_weights()  # kernel (5, 5, out, in)
+    dense = keras.layers.Dense(5 * 5 * 8, activation='relu')
+    dense.build([None, 16])
+    dense.set_weights([kernel.transpose(3, 0, 1, 2).reshape(16, -1), np.tile(bias, 25)])
+    got = tf.reshape(dense(x), [4, 5, 5, 8])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
