@@ -85,21 +85,24 @@ class EnvWorker:
     def _describe(self):
         return f"env worker for {self.spec['task']} (pid {self._process.pid})"
 
+    def _died(self):
+        self._process.join(5)
+        return EnvWorkerError(
+            f'{self._describe()} died with exit code {self._process.exitcode}')
+
     def receive(self):
         deadline = time.monotonic() + self.timeout
         while not self._conn.poll(0.1):
             if not self._process.is_alive():
-                raise EnvWorkerError(
-                    f'{self._describe()} died with exit code '
-                    f'{self._process.exitcode}')
+                raise self._died()
             if time.monotonic() > deadline:
                 raise EnvWorkerError(
                     f'{self._describe()} did not answer within '
                     f'{self.timeout:.0f} s')
         try:
             status, payload = self._conn.recv()
-        except EOFError:
-            raise EnvWorkerError(f'{self._describe()} closed its pipe') from None
+        except (EOFError, OSError):
+            raise self._died() from None
         if status == 'error':
             raise EnvWorkerError(f'{self._describe()} raised:\n{payload}')
         return payload
@@ -107,8 +110,8 @@ class EnvWorker:
     def _send(self, command, payload=None):
         try:
             self._conn.send((command, payload))
-        except (BrokenPipeError, OSError) as e:
-            raise EnvWorkerError(f'{self._describe()} is gone: {e}') from None
+        except OSError:
+            raise self._died() from None
 
     def send_reset(self):
         self._send('reset')

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One-time set-up: the system libraries for headless MuJoCo rendering (EGL,
+# with OSMesa as fallback) when missing, then a virtual environment in .venv
+# with the pinned requirements. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+RENDER_PACKAGES="libegl1 libegl-mesa0 libopengl0 libgl1-mesa-dri libosmesa6"
+missing=""
+if command -v dpkg >/dev/null; then
+  for package in $RENDER_PACKAGES; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+  done
+fi
+if [ -n "$missing" ]; then
+  echo "Installing rendering libraries:$missing"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.txt
+echo "Set-up done: use .venv/bin/python"

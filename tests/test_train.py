@@ -1,0 +1,80 @@
+"""End-to-end: the CLI trains on cartpole from pixels, then resumes."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from vmail_tf import config as config_lib
+from vmail_tf import demos
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def train(*args):
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'cartpole', 'debug',
+         *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def snapshot(directory):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.iterdir())}
+
+
+def summaries(logdir):
+    tags = {}
+    for path in sorted(logdir.glob('events.out.tfevents.*')):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append((event.step, value))
+    return tags
+
+
+def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
+    config = config_lib.merge(['dmc', 'cartpole', 'debug'], [
+        ('demo_cache', str(tmp_path / 'cache'))])
+    expert_dir = demos.resolve_expert_dir(config)
+    before = snapshot(expert_dir)
+    logdir = tmp_path / 'run'
+    common = ('--logdir', str(logdir), '--expert_dir', str(expert_dir))
+
+    out = train(*common)
+    assert 'step 400/400' in out and 'fps' in out and 'ETA' in out
+    assert (logdir / 'config.yaml').exists()
+    assert (logdir / 'checkpoint' / 'ckpt-400.index').exists()
+    assert list((logdir / 'train_episodes').glob('*.npz'))
+    assert list((logdir / 'eval_episodes').glob('*.npz'))
+    lines = [json.loads(line) for line in open(logdir / 'metrics.jsonl')]
+    assert any('train/model_loss' in line for line in lines)
+    assert any('eval/return' in line for line in lines)
+    tags = summaries(logdir)
+    for tag in ('train/model_loss', 'train/d_expert', 'train/disc_penalty', 'fps',
+                'eval/return'):
+        assert tag in tags, sorted(tags)
+    gif = tags['train/openloop'][0][1].image
+    assert gif.encoded_image_string[:6] == b'GIF89a' and gif.height == 3 * 64
+    assert tags['eval/policy'][0][1].image.encoded_image_string[:3] == b'GIF'
+
+    out = train(*common, '--steps', '600')
+    assert 'Resumed from' in out and 'at env step 400' in out
+    assert 'step 600/600' in out
+    assert (logdir / 'checkpoint' / 'ckpt-600.index').exists()
+    steps = [json.loads(line)['step'] for line in open(logdir / 'metrics.jsonl')]
+    assert max(steps) == 600 and min(s for s in steps if s > 400) > 400
+    assert steps == sorted(steps)
+    assert snapshot(expert_dir) == before  # the expert folder is read-only
+
+
+def test_missing_expert_dir_for_a_task_without_builtin_expert(tmp_path):
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'walker', 'debug',
+         '--logdir', str(tmp_path / 'run')],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'no --expert_dir given' in result.stderr
+    assert 'Traceback' not in result.stderr
