@@ -84,30 +84,33 @@ def test_windows_have_the_batch_shape_and_are_contiguous():
     assert expert['image'].shape == (3, 7, 64, 64, 3)
     for window in expert['action'][:, :, 0]:
         np.testing.assert_array_equal(np.diff(window), 1.0)
-        # image t of the window carries the same index as action t
+    # image t of a window carries the same index as action t
     np.testing.assert_array_equal(expert['image'][:, :, 0, 0, 0], expert['action'][:, :, 0])
 
 
-def test_fraction_mix_draws_the_configured_share_from_experts():
+def one_agent_one_expert_replay():
+    """Agent actions are all -1; expert actions are >= 0."""
     replay = Replay(capacity=1000, batch_length=4, seed=0)
     agent = make_episode(20)
     agent['action'][:] = -1.0
     replay.add_agent('a', agent)
     replay.add_expert(make_episode(20))
-    batch = replay.sample_model(8, mix='fraction', expert_fraction=0.25)
-    from_expert = (batch['action'][:, :, 0] >= 0).all(axis=1)
-    assert from_expert.sum() == 2
+    return replay
+
+
+def expert_rows(batch):
+    return (batch['action'][:, :, 0] >= 0).all(axis=1)
+
+
+def test_fraction_mix_draws_the_configured_share_from_experts():
+    batch = one_agent_one_expert_replay().sample_model(
+        8, mix='fraction', expert_fraction=0.25)
+    assert expert_rows(batch).sum() == 2
 
 
 def test_pooled_mix_samples_experts_with_the_agent_episodes():
-    replay = Replay(capacity=1000, batch_length=4, seed=0)
-    agent = make_episode(20)
-    agent['action'][:] = -1.0
-    replay.add_agent('a', agent)
-    replay.add_expert(make_episode(20))
-    batch = replay.sample_model(400, mix='pooled')
-    share = (batch['action'][:, :, 0] >= 0).all(axis=1).mean()
-    assert 0.4 < share < 0.6
+    batch = one_agent_one_expert_replay().sample_model(400, mix='pooled')
+    assert 0.4 < expert_rows(batch).mean() < 0.6
 
 
 def test_expert_episodes_shorter_than_a_window_are_rejected():
