@@ -60,8 +60,9 @@ class Driver:
         except EnvWorkerError as e:
             self._recover(index, e)
 
-    def run(self, policy, steps=0, episodes=0):
-        """Collects until `steps` env steps or `episodes` finished episodes.
+    def run(self, policy, steps=0, episodes=0, on_step=None):
+        """Collects until `steps` env steps or `episodes` finished episodes,
+        calling `on_step(env steps so far)` after each parallel step.
         Returns (env steps taken, finished episodes as dicts of arrays)."""
         is_first = np.zeros(len(self.workers), bool)
         for i, obs in enumerate(self._obs):
@@ -90,6 +91,8 @@ class Driver:
                     finished.append(_stack(self._episodes[i]))
                     self._safe_reset(i)
                     is_first[i] = True
+            if on_step:
+                on_step(done_steps)
         return done_steps, finished
 
     def drop_unfinished(self):

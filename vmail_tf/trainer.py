@@ -55,7 +55,7 @@ class Progress:
         self.last_print = 0.0
         self.eval_return = None
 
-    def update(self, step, metrics, force=False):
+    def update(self, step, metrics, phase='', force=False):
         now = time.time()
         if not force and now - self.last_print < self.every:
             return
@@ -64,6 +64,8 @@ class Progress:
         eta = (self.total - step) / fps if fps > 0 else float('inf')
         eta = str(datetime.timedelta(seconds=int(eta))) if np.isfinite(eta) else '?'
         parts = [f'step {step}/{self.total}', f'{fps:.1f} fps']
+        if phase:
+            parts.append(phase)
         if self.eval_return is not None:
             parts.append(f'eval return {self.eval_return:.1f}')
         names = {'model_loss': 'model', 'kl': 'kl', 'd_expert': 'D(expert)',
@@ -168,11 +170,12 @@ class Trainer:
 
     # ------------------------------------------------------------- training
 
-    def _train(self):
-        for _ in range(self.config.train_steps):
+    def _train(self, on_step):
+        for index in range(self.config.train_steps):
             metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
             for key, value in metrics.items():
                 self.train_metrics[key].append(value)
+            on_step(index + 1, metrics)
         return metrics
 
     def _log(self, step, fps):
@@ -208,12 +211,16 @@ class Trainer:
                 chunk = min(c.prefill - step if prefill else c.train_every,
                             c.steps - step)
                 policy = self._random_policy if prefill else self._explore_policy
-                taken, finished = self.driver.run(policy, steps=chunk)
+                phase = 'random prefill' if prefill else 'collecting'
+                taken, finished = self.driver.run(
+                    policy, steps=chunk,
+                    on_step=lambda done: progress.update(step + done, last, phase))
                 self._store(finished)
                 before, step = step, step + taken
                 self.env_step.assign(step)
                 if step >= c.prefill:
-                    last = self._train()
+                    last = self._train(lambda done, metrics: progress.update(
+                        step, metrics, f'training {done}/{c.train_steps}'))
                 if crossed(before, step, c.log_every) or step >= c.steps:
                     fps = (step - log_step) / max(time.time() - log_time, 1e-6)
                     self._log(step, fps)
