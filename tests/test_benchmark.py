@@ -1,0 +1,82 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from vmail_tf import benchmark, losses
+from vmail_tf.agent import Agent, preprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_conv_and_dense_flop_counts_by_hand():
+    # 2 x (outputs x kernel volume): a 3x3 conv from 2 to 4 channels on a 5x5 output
+    assert benchmark._conv(5, 4, 3, 2) == 2 * 25 * 4 * 9 * 2
+    assert benchmark._deconv(2, 3, 4, 5) == 2 * 4 * 3 * 16 * 5
+    assert benchmark._dense([3, 4, 5]) == 2 * (12 + 20)
+
+
+class ReferenceDecoder(tf.Module):
+    """The decoder as published: every upsampling a transposed convolution,
+    the first one on a 1x1 input."""
+
+    def __init__(self, fast):
+        super().__init__()
+        depth = fast.depth
+        self.dense = fast.dense
+        self.first = keras.layers.Conv2DTranspose(4 * depth, 5, 2, activation='relu')
+        self.first.build([None, 1, 1, 32 * depth])
+        kernel, bias = fast.first.get_weights()  # (in, 5 * 5 * out)
+        self.first.set_weights([
+            kernel.reshape(32 * depth, 5, 5, 4 * depth).transpose(1, 2, 3, 0), bias[:4 * depth]])
+        self.deconvs = fast.deconvs
+
+    def __call__(self, features):
+        batch = tf.shape(features)[:-1]
+        x = self.dense(tf.reshape(features, [-1, features.shape[-1]]))
+        x = self.first(x[:, None, None, :])
+        for deconv in self.deconvs:
+            x = deconv(x)
+        return tf.reshape(x, tf.concat([batch, tf.shape(x)[1:]], 0))
+
+
+def test_optimised_step_matches_the_reference_formulation(debug_config):
+    agent = Agent(debug_config, action_size=1)
+    rng = np.random.default_rng(0)
+    # Bias the decoder's first layer so a wrong rearrangement would show.
+    kernel, bias = agent.decoder.first.get_weights()
+    agent.decoder.first.set_weights([kernel, np.tile(rng.normal(size=bias.shape[0] // 25), 25)])
+    reference = ReferenceDecoder(agent.decoder)
+    data = benchmark.random_batch(debug_config, 1)
+    image = tf.constant(data['model']['image'])
+
+    agent.rng.reset_from_seed(7)
+    embed = agent.encoder(preprocess(image))
+    post, prior = agent.rssm.observe(embed, tf.constant(data['model']['action']))
+    image_ll = losses.image_log_likelihood(
+        preprocess(image), reference(agent.rssm.features(post)))
+    kl_term, kl = losses.kl_loss(post, prior, debug_config.free_nats)
+
+    agent.rng.reset_from_seed(7)
+    metrics = agent.train(data)  # losses are computed before the update
+    assert float(metrics['image_loss']) == pytest.approx(-float(image_ll), rel=1e-5)
+    assert float(metrics['kl']) == pytest.approx(float(kl), rel=1e-5)
+    assert float(metrics['model_loss']) == pytest.approx(float(kl_term - image_ll), rel=1e-5)
+
+
+def test_benchmark_cli_writes_the_median_step_time(tmp_path):
+    out = tmp_path / 'bench.json'
+    result = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--configs', 'dmc', 'cartpole', 'debug',
+         '--json', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'train step: median' in result.stdout
+    results = json.loads(out.read_text())
+    assert results['train_step_median_s'] > 0
+    assert results['train_step_min_s'] <= results['train_step_median_s'] <= results['train_step_max_s']
+    assert results['config']['batch_size'] == 3

@@ -1,0 +1,258 @@
+"""Benchmarks of the train step and of collection (run through tools/benchmark.py).
+
+The train step runs on random data of the config's shapes; collection runs
+the real policy against real pixel env workers.
+"""
+import json
+import resource
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from vmail_tf import losses
+from vmail_tf.agent import Agent, expert_pairs, preprocess
+from vmail_tf.driver import Driver
+from vmail_tf.envs.worker import EnvWorker, env_spec
+
+
+def random_batch(config, action_size, seed=0):
+    """A model batch and an expert batch of the config's shapes."""
+    rng = np.random.default_rng(seed)
+    b, t, size = config.batch_size, config.batch_length, config.image_size
+
+    def part(length):
+        return {'image': rng.integers(0, 256, (b, length, size, size, 3), dtype=np.uint8),
+                'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
+
+    return {'model': part(t), 'expert': part(t + 1)}
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+# ------------------------------------------------------------------ FLOPs
+
+def _conv(out_hw, out_c, kernel, in_c):
+    return 2 * out_hw * out_hw * out_c * kernel * kernel * in_c
+
+
+def _deconv(in_hw, in_c, kernel, out_c):
+    return 2 * in_hw * in_hw * in_c * kernel * kernel * out_c
+
+
+def _dense(sizes):
+    return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def step_flops(config, action_size):
+    """Multiply-adds x 2 of the conv and dense layers in one train step.
+    Backward passes are counted as twice their forward pass."""
+    c, d = config, config.cnn_depth
+    feat = c.stoch_size + c.deter_size
+    embed = 32 * d
+    encoder = (_conv(31, d, 4, 3) + _conv(14, 2 * d, 4, d)
+               + _conv(6, 4 * d, 4, 2 * d) + _conv(2, 8 * d, 4, 4 * d))
+    decoder = (_dense([feat, 32 * d, 25 * 4 * d]) + _deconv(5, 4 * d, 5, 2 * d)
+               + _deconv(13, 2 * d, 6, d) + _deconv(30, d, 6, 3))
+    gru = 2 * 3 * (c.hidden_size * c.deter_size + c.deter_size ** 2)
+    img_step = (_dense([c.stoch_size + action_size, c.hidden_size]) + gru
+                + _dense([c.deter_size, c.hidden_size, 2 * c.stoch_size]))
+    obs_step = img_step + _dense([c.deter_size + embed, c.hidden_size, 2 * c.stoch_size])
+    mlp = lambda inputs, units, layers, out: _dense([inputs] + [units] * layers + [out])
+    actor = mlp(feat, c.num_units, c.actor_layers, 2 * action_size)
+    disc = mlp(feat + action_size, c.disc_units, c.disc_layers, 1)
+    value = mlp(feat, c.num_units, c.value_layers, 1)
+    b, t, h = c.batch_size, c.batch_length, c.horizon
+    starts = b * (t - 1)
+    model = 3 * b * t * (encoder + obs_step + decoder)
+    expert = b * (t + 1) * (encoder + obs_step)
+    imagination = 3 * starts * h * (actor + img_step + disc) + 3 * starts * (h + 1) * value
+    discriminator = 3 * (b * t + starts * h) * disc
+    penalty = (0 if c.disc_penalty == 'none' else 3 * b * t * disc)
+    value_update = 3 * starts * h * value
+    return model + expert + imagination + discriminator + penalty + value_update
+
+
+# ---------------------------------------------------------------- timings
+
+def _time(fn, args, steps):
+    start = time.perf_counter()
+    _sync(fn(*args))
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        _sync(fn(*args))
+        times.append(time.perf_counter() - start)
+    return first, times
+
+
+def _sync(result):
+    for tensor in tf.nest.flatten(result):
+        np.asarray(tensor)
+
+
+def train_step(config, action_size, steps):
+    agent = Agent(config, action_size)
+    data = random_batch(config, action_size)
+    first, times = _time(agent.train, (data,), steps)
+    median = statistics.median(times)
+    flops = step_flops(config, action_size)
+    return agent, data, {
+        'train_step_first_s': first,
+        'train_step_median_s': median,
+        'train_step_min_s': min(times),
+        'train_step_max_s': max(times),
+        'train_step_gflop': flops / 1e9,
+        'train_step_gflops_per_s': flops / 1e9 / median,
+    }
+
+
+def profile(agent, data, steps):
+    """Seconds per phase of the train step, each phase run on its own as a
+    graph with the gradients it needs (forward + backward)."""
+    data = tf.nest.map_structure(tf.constant, data)
+    model, expert = data['model'], data['expert']
+    image = preprocess(model['image'])
+    embed = agent.encoder(image)
+    post, _ = agent.rssm.observe(embed, model['action'])
+    feats = agent.rssm.features(post)
+    start = {k: tf.reshape(v[:, :-1], [-1, v.shape[-1]]) for k, v in post.items()}
+    imag_feats, imag_actions = agent._imagine(start)
+    policy_inputs = tf.reshape(tf.concat([imag_feats[:-1], imag_actions], -1),
+                               [-1, agent.feature_size + agent.action_size])
+    expert_post, _ = agent.rssm.observe(
+        agent.encoder(preprocess(expert['image'])), expert['action'])
+    expert_inputs = expert_pairs(agent.rssm.features(expert_post), expert['action'])
+
+    def grads_of(fn, variables):
+        @tf.function
+        def run(*args):
+            with tf.GradientTape() as tape:
+                loss = fn(*args)
+            return tape.gradient(loss, variables)
+        return run
+
+    def imagined_reward(start):
+        feats, actions = agent._imagine(start)
+        return tf.reduce_mean(agent.discriminator(tf.concat([feats[:-1], actions], -1)))
+
+    phases = {
+        'encoder': (grads_of(lambda x: tf.reduce_mean(agent.encoder(x)),
+                             agent.encoder.trainable_variables), (image,)),
+        'rssm_observe': (grads_of(
+            lambda e, a: tf.reduce_mean(agent.rssm.features(agent.rssm.observe(e, a)[0])),
+            agent.rssm.trainable_variables), (embed, model['action'])),
+        'decoder': (grads_of(
+            lambda f, x: -losses.image_log_likelihood(x, agent.decoder(f)),
+            agent.decoder.trainable_variables), (feats, image)),
+        'expert_filtering': (tf.function(lambda x, a: agent.rssm.observe(
+            agent.encoder(preprocess(x)), a)[0]['deter']), (expert['image'], expert['action'])),
+        'imagination_and_actor': (grads_of(
+            imagined_reward, agent.actor.trainable_variables), (start,)),
+        'discriminator_and_penalty': (grads_of(
+            lambda e, p: losses.discriminator_loss(agent.discriminator(e), agent.discriminator(p))
+            + agent._penalty(e, p), agent.discriminator.trainable_variables),
+            (expert_inputs, policy_inputs)),
+        'value': (grads_of(lambda f: tf.reduce_mean(agent.value(f)),
+                           agent.value.trainable_variables), (imag_feats,)),
+    }
+    zeros = [tf.zeros_like(v) for v in agent.model_opt.variables_to_train]
+    apply = tf.function(lambda: agent.model_opt.opt.apply_gradients(
+        zip(zeros, agent.model_opt.variables_to_train)))
+    results = {}
+    for name, (fn, args) in phases.items():
+        _, times = _time(fn, args, steps)
+        results[name] = statistics.median(times)
+    _, times = _time(lambda: (apply(), tf.constant(0))[1], (), steps)
+    results['model_optimizer_update'] = statistics.median(times)
+    return results
+
+
+def collection(config, seconds):
+    """Agent steps/s of the policy + pixel env loop, and policy latency."""
+    workers = [EnvWorker(env_spec(config, 100 + i), config.worker_timeout)
+               for i in range(config.envs)]
+    driver = Driver(workers, config.action_repeat, config.worker_restarts)
+    agent = Agent(config, driver.action_size)
+    state = [agent.initial_policy_state(config.envs)]
+    latencies = []
+
+    def policy(obs, is_first):
+        start = time.perf_counter()
+        action, state[0] = agent.policy(obs['image'], state[0], is_first, True)
+        action = action.numpy()
+        latencies.append(time.perf_counter() - start)
+        return action
+
+    try:
+        driver.run(policy, steps=20 * config.action_repeat * config.envs)  # warm up
+        latencies.clear()
+        start, steps = time.perf_counter(), 0
+        while time.perf_counter() - start < seconds:
+            taken, _ = driver.run(policy, steps=config.action_repeat * config.envs * 50)
+            steps += taken
+        elapsed = time.perf_counter() - start
+    finally:
+        driver.close()
+    agent_steps = steps / config.action_repeat
+    return {
+        'collect_agent_steps_per_s': agent_steps / elapsed,
+        'collect_env_steps_per_s': steps / elapsed,
+        'policy_step_latency_ms': 1000 * statistics.median(latencies),
+        'policy_share_of_collection': sum(latencies) / elapsed,
+    }
+
+
+def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
+    action_size = _action_size(config)
+    agent, data, results = train_step(config, action_size, steps)
+    if do_profile:
+        results['profile_s'] = profile(agent, data, steps)
+    if collect_seconds > 0:
+        results.update(collection(config, collect_seconds))
+    results['peak_rss_gb'] = peak_rss_gb()
+    results['config'] = {k: config[k] for k in (
+        'task', 'batch_size', 'batch_length', 'precision', 'jit', 'cnn_depth',
+        'deter_size', 'stoch_size', 'num_units', 'horizon', 'envs', 'fast_render')}
+    results['devices'] = [d.device_type for d in tf.config.list_physical_devices()]
+    if json_path:
+        with open(json_path, 'w') as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+def _action_size(config):
+    worker = EnvWorker(env_spec(config, 0), config.worker_timeout)
+    try:
+        return worker.action_size
+    finally:
+        worker.close()
+
+
+def format_table(results):
+    rows = [
+        ('train step: first call (trace + run)', f"{results['train_step_first_s']:.2f} s"),
+        ('train step: median / min / max',
+         f"{results['train_step_median_s']:.3f} / {results['train_step_min_s']:.3f} / "
+         f"{results['train_step_max_s']:.3f} s"),
+        ('train step: GFLOP (estimate) / achieved GFLOP/s',
+         f"{results['train_step_gflop']:.1f} / {results['train_step_gflops_per_s']:.1f}"),
+    ]
+    for name, seconds in results.get('profile_s', {}).items():
+        rows.append((f'  phase {name}', f'{seconds:.3f} s'))
+    if 'collect_agent_steps_per_s' in results:
+        rows += [
+            ('collection: agent steps/s (env steps/s)',
+             f"{results['collect_agent_steps_per_s']:.0f} ({results['collect_env_steps_per_s']:.0f})"),
+            ('collection: policy step latency (median)',
+             f"{results['policy_step_latency_ms']:.2f} ms"),
+            ('collection: share of time in the policy',
+             f"{100 * results['policy_share_of_collection']:.0f} %"),
+        ]
+    rows.append(('peak RSS', f"{results['peak_rss_gb']:.2f} GB"))
+    width = max(len(name) for name, _ in rows)
+    return '\n'.join(f'{name:<{width}}  {value}' for name, value in rows)
