@@ -41,10 +41,20 @@ def read_yaml(path):
         return YAML(typ='safe', pure=True).load(f)
 
 
-def load_blocks(path=CONFIGS_PATH):
+# Top-level sections of configs.yaml that hold the blocks of another tool.
+SECTIONS = ('expert_sac',)
+
+
+def load_blocks(section=None, path=CONFIGS_PATH):
+    """The config blocks of V-MAIL training, or of another tool's `section`."""
     blocks = read_yaml(path)
+    if section is not None:
+        blocks = blocks.get(section) if isinstance(blocks, dict) else None
+    elif isinstance(blocks, dict):
+        blocks = {k: v for k, v in blocks.items() if k not in SECTIONS}
     if not isinstance(blocks, dict) or 'defaults' not in blocks:
-        raise ConfigError(f'{path}: expected a mapping with a `defaults` block')
+        where = f' section `{section}`' if section else ''
+        raise ConfigError(f'{path}{where}: expected a mapping with a `defaults` block')
     return blocks
 
 

@@ -1,5 +1,5 @@
-"""Adam over a fixed set of modules, with global-norm clipping and, under
-mixed precision only, dynamic loss scaling."""
+"""Adam over a fixed set of modules, with global-norm clipping (unless `clip`
+is None) and, under mixed precision only, dynamic loss scaling."""
 import tensorflow as tf
 import tf_keras as keras
 
@@ -39,6 +39,7 @@ class Optimizer(tf.Module):
         if missing:
             raise ValueError(f'{self.name}: loss has no gradient for {missing}')
         norm = tf.linalg.global_norm(grads)
-        grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
+        if self.clip is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
         self.opt.apply_gradients(zip(grads, variables))
         return norm

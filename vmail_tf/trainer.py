@@ -11,38 +11,17 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import config as config_lib
 from vmail_tf import demos, episodes
 from vmail_tf.agent import Agent, metrics_to_numpy
 from vmail_tf.driver import Driver
 from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.replay import Replay
+from vmail_tf.runs import crossed, write_config
 
 log = logging.getLogger(__name__)
 
 EVAL_SEED_OFFSET = 500
-
-
-def crossed(before, after, every):
-    """Whether a multiple of `every` lies in (before, after]."""
-    return every > 0 and after // every > before // every
-
-
-def write_config(config, logdir):
-    """Writes config.yaml; a different earlier one is kept under a new name."""
-    path = logdir / 'config.yaml'
-    if path.exists():
-        old = config_lib.read_yaml(path) or {}
-        changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-        if not changed:
-            return
-        stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
-        kept = path.with_name(f'config-{stamp}.yaml')
-        path.rename(kept)
-        log.warning('config differs from the run in %s (%s); old config kept as %s',
-                    logdir, ', '.join(changed), kept.name)
-    config_lib.save(config, path)
 
 
 class Progress:

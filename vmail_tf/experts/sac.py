@@ -1,0 +1,154 @@
+"""Soft actor-critic on true states (Haarnoja et al. 2018): twin critics with
+target copies, a tanh-Gaussian actor and a learned entropy temperature."""
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from vmail_tf import dists
+from vmail_tf.experts.mlp_policy import MLPPolicy
+from vmail_tf.networks import MLP
+from vmail_tf.optim import Optimizer
+
+
+class TransitionReplay:
+    """A ring buffer of (state, action, reward, next state, discount)."""
+
+    def __init__(self, capacity, obs_size, action_size, seed=0):
+        self.capacity, self.size, self._next = capacity, 0, 0
+        self.arrays = {
+            'obs': np.zeros((capacity, obs_size), np.float32),
+            'action': np.zeros((capacity, action_size), np.float32),
+            'reward': np.zeros((capacity,), np.float32),
+            'next_obs': np.zeros((capacity, obs_size), np.float32),
+            'discount': np.zeros((capacity,), np.float32),
+        }
+        self._rng = np.random.default_rng(seed)
+
+    def add(self, **transition):
+        for key, value in transition.items():
+            self.arrays[key][self._next] = value
+        self._next = (self._next + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, count, batch_size):
+        """`count` batches, stacked: arrays of shape (count, batch_size, ...)."""
+        index = self._rng.integers(0, self.size, (count, batch_size))
+        return {key: value[index] for key, value in self.arrays.items()}
+
+    def state(self):
+        return {'size': self.size, 'next': self._next,
+                **{k: v[:self.size] for k, v in self.arrays.items()}}
+
+    def restore(self, state):
+        self.size, self._next = int(state['size']), int(state['next'])
+        for key, value in self.arrays.items():
+            value[:self.size] = state[key]
+
+
+class SAC(tf.Module):
+
+    def __init__(self, obs_size, action_size, config):
+        super().__init__(name='sac')
+        c = self.config = config
+        self.action_size = action_size
+        self.rng = tf.random.Generator.from_seed(c.seed)
+        self.actor = MLP(c.units, c.layers, 2 * action_size, name='actor')
+        self.critics = [MLP(c.units, c.layers, 1, name=f'critic{i}') for i in range(2)]
+        self.targets = [MLP(c.units, c.layers, 1, name=f'target{i}') for i in range(2)]
+        self.log_alpha = tf.Variable(math.log(c.init_alpha), dtype=tf.float32, name='log_alpha')
+        self.target_entropy = -float(action_size)
+        dummy_obs = tf.zeros([1, obs_size])
+        dummy_pair = tf.zeros([1, obs_size + action_size])
+        self.actor(dummy_obs)
+        for net in self.critics + self.targets:
+            net(dummy_pair)
+        self._copy_targets(1.0)
+        make = lambda name, modules, lr: Optimizer(name, modules, lr, clip=None, eps=1e-7,
+                                                   mixed_precision=False)
+        self.actor_opt = make('actor_opt', [self.actor], c.actor_lr)
+        self.critic_opt = make('critic_opt', self.critics, c.critic_lr)
+        self.alpha_opt = make('alpha_opt', [_Wrap(self.log_alpha)], c.alpha_lr)
+        for opt in (self.actor_opt, self.critic_opt, self.alpha_opt):
+            opt.build()
+        self.update_many = tf.function(self._update_many)
+        self.act = tf.function(self._act)
+
+    def _copy_targets(self, tau):
+        for critic, target in zip(self.critics, self.targets):
+            for source, dest in zip(critic.trainable_variables, target.trainable_variables):
+                dest.assign(tau * source + (1 - tau) * dest)
+
+    def _dist(self, obs):
+        mean, raw = tf.split(self.actor(obs), 2, -1)
+        lo, hi = self.config.log_std_min, self.config.log_std_max
+        log_std = lo + 0.5 * (hi - lo) * (tf.tanh(raw) + 1)
+        return mean, tf.exp(log_std)
+
+    def _sample(self, obs):
+        """A reparameterised action and its log-probability under the policy."""
+        mean, std = self._dist(obs)
+        pre = mean + std * self.rng.normal(tf.shape(mean))
+        log_prob = tf.reduce_sum(dists.normal_log_prob(pre, mean, std)
+                                 - tanh_log_det_jacobian(pre), -1)
+        return tf.tanh(pre), log_prob
+
+    def _q(self, nets, obs, action):
+        pair = tf.concat([obs, action], -1)
+        return [net(pair)[..., 0] for net in nets]
+
+    def _act(self, obs, explore):
+        if explore:
+            return self._sample(obs)[0]
+        return tf.tanh(self._dist(obs)[0])
+
+    def _update(self, batch):
+        c = self.config
+        alpha = tf.exp(self.log_alpha)
+        next_action, next_log_prob = self._sample(batch['next_obs'])
+        next_q = tf.minimum(*self._q(self.targets, batch['next_obs'], next_action))
+        target = tf.stop_gradient(batch['reward'] + c.discount * batch['discount'] * (
+            next_q - alpha * next_log_prob))
+        with tf.GradientTape() as tape:
+            q1, q2 = self._q(self.critics, batch['obs'], batch['action'])
+            critic_loss = 0.5 * tf.reduce_mean(tf.square(q1 - target) + tf.square(q2 - target))
+        self.critic_opt.minimize(tape, critic_loss)
+        with tf.GradientTape() as tape:
+            action, log_prob = self._sample(batch['obs'])
+            q = tf.minimum(*self._q(self.critics, batch['obs'], action))
+            actor_loss = tf.reduce_mean(alpha * log_prob - q)
+        self.actor_opt.minimize(tape, actor_loss)
+        with tf.GradientTape() as tape:
+            alpha_loss = -tf.reduce_mean(self.log_alpha * tf.stop_gradient(
+                log_prob + self.target_entropy))
+        self.alpha_opt.minimize(tape, alpha_loss)
+        self._copy_targets(c.tau)
+        return {'critic_loss': critic_loss, 'actor_loss': actor_loss,
+                'alpha': alpha, 'entropy': -tf.reduce_mean(log_prob),
+                'q_mean': tf.reduce_mean(q1)}
+
+    def _update_many(self, batches):
+        """One update per leading index of `batches` (count, batch, ...)."""
+        count = tf.shape(batches['reward'])[0]
+        metrics = self._update({k: v[0] for k, v in batches.items()})
+        for i in tf.range(1, count):
+            metrics = self._update({k: v[i] for k, v in batches.items()})
+        return metrics
+
+    def export(self, task, action_repeat):
+        layers = self.actor.hidden + [self.actor.out]
+        return MLPPolicy([layer.kernel.numpy() for layer in layers],
+                         [layer.bias.numpy() for layer in layers], task, action_repeat)
+
+
+def tanh_log_det_jacobian(pre):
+    """log |d tanh(u)/du| = log(1 - tanh(u)^2), in a numerically stable form."""
+    return 2.0 * (math.log(2.0) - pre - tf.nn.softplus(-2.0 * pre))
+
+
+class _Wrap(tf.Module):
+    """Gives a bare variable the `trainable_variables` of a module."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable

@@ -1,0 +1,150 @@
+"""Trains a state-based SAC expert for a dm_control task.
+
+    python -m vmail_tf.train_expert --configs walker_walk [--key value ...]
+
+Blocks come from the `expert_sac` section of configs.yaml. Writes under the
+logdir: config.yaml, metrics.jsonl, TensorBoard events, checkpoint/ (with the
+replay buffer) and policy.npz (the actor, for numpy evaluation). Re-running
+the same command resumes.
+"""
+import logging
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from vmail_tf import config as config_lib
+from vmail_tf.runs import crossed, write_config
+
+
+def evaluate(policy, config, episodes, seed):
+    """Mean and sd of the return of a numpy `policy(state)` over `episodes`."""
+    from vmail_tf.experts.state_env import StateEnv
+    returns = []
+    for i in range(episodes):
+        env = StateEnv(config.task, config.action_repeat, config.time_limit, seed + i)
+        state, total, done = env.reset(), 0.0, False
+        while not done:
+            state, reward, terminated, truncated = env.step(policy(state))
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+class ExpertTrainer:
+
+    def __init__(self, config):
+        import tensorflow as tf
+        from vmail_tf.experts.sac import SAC, TransitionReplay
+        from vmail_tf.experts.state_env import StateEnv
+        from vmail_tf.logger import Logger
+        self.tf = tf
+        c = self.config = config
+        self.logdir = pathlib.Path(c.logdir)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        write_config(c, self.logdir)
+        np.random.seed(c.seed)
+        tf.random.set_seed(c.seed)
+        self.env = StateEnv(c.task, c.action_repeat, c.time_limit, c.seed)
+        self.sac = SAC(self.env.obs_size, self.env.action_size, c)
+        self.replay = TransitionReplay(c.replay_capacity, self.env.obs_size,
+                                       self.env.action_size, c.seed)
+        self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(sac=self.sac, env_step=self.env_step)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=2)
+        self.replay_path = self.logdir / 'checkpoint' / 'replay.npz'
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            if self.replay_path.exists():
+                with np.load(self.replay_path) as data:
+                    self.replay.restore(dict(data))
+            print(f'Resumed from {self.manager.latest_checkpoint} at env step '
+                  f'{int(self.env_step.numpy())} with {self.replay.size} transitions',
+                  flush=True)
+        self.logger = Logger(self.logdir)
+
+    def save(self):
+        step = int(self.env_step.numpy())
+        tmp = self.replay_path.with_name('.replay.tmp.npz')
+        self.replay_path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, **self.replay.state())
+        tmp.replace(self.replay_path)
+        self.manager.save(checkpoint_number=step)
+        policy = self.sac.export(self.config.task, self.config.action_repeat)
+        tmp = self.logdir / '.policy.tmp.npz'
+        policy.save(tmp)
+        tmp.replace(self.logdir / 'policy.npz')
+        return policy
+
+    def run(self):
+        tf, c = self.tf, self.config
+        step = int(self.env_step.numpy())
+        state, episode_return, returns = self.env.reset(), 0.0, []
+        last_print, start_time, start_step = 0.0, time.time(), step
+        metrics, eval_return = {}, None
+        while step < c.steps:
+            chunk_start = step
+            for _ in range(c.update_every):
+                if step < c.seed_steps:
+                    action = np.random.uniform(-1, 1, self.env.action_size)
+                else:
+                    action = self.sac.act(tf.constant(state[None]), True).numpy()[0]
+                next_state, reward, terminated, truncated = self.env.step(action)
+                self.replay.add(obs=state, action=action, reward=reward,
+                                next_obs=next_state, discount=0.0 if terminated else 1.0)
+                state, episode_return = next_state, episode_return + reward
+                step += c.action_repeat
+                if terminated or truncated:
+                    returns.append(episode_return)
+                    state, episode_return = self.env.reset(), 0.0
+                if step >= c.steps:
+                    break
+            if step >= c.seed_steps:
+                count = max(1, int(c.update_every * c.updates_per_step))
+                batches = self.replay.sample(count, c.batch_size)
+                metrics = {k: float(v) for k, v in self.sac.update_many(batches).items()}
+            self.env_step.assign(step)
+            if crossed(chunk_start, step, c.eval_every) or step >= c.steps:
+                policy = self.save()
+                mean, sd = evaluate(policy.act_state, c, c.eval_episodes, seed=10_000 + step)
+                eval_return = mean
+                scalars = {f'train/{k}': v for k, v in metrics.items()}
+                scalars.update({'eval/return': mean, 'eval/return_sd': sd})
+                if returns:
+                    scalars['train/return'] = float(np.mean(returns[-10:]))
+                self.logger.scalars(step, scalars)
+            now = time.time()
+            if now - last_print > c.progress_every or step >= c.steps:
+                last_print = now
+                fps = (step - start_step) / max(now - start_time, 1e-6)
+                eta = (c.steps - step) / max(fps, 1e-6)
+                recent = f'{np.mean(returns[-10:]):.1f}' if returns else '-'
+                shown = '-' if eval_return is None else f'{eval_return:.1f}'
+                print(f'step {step}/{c.steps} | {fps:.0f} fps | train return {recent} | '
+                      f'eval return {shown} | ETA {int(eta // 60)} min', flush=True)
+        print(f'Done: policy in {self.logdir / "policy.npz"}', flush=True)
+
+
+def main(argv=None):
+    config = config_lib.parse_args(
+        sys.argv[1:] if argv is None else argv,
+        description='Train a state-based SAC expert.',
+        blocks=config_lib.load_blocks('expert_sac'))
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+    logging.getLogger('absl').setLevel(logging.WARNING)
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+    trainer = ExpertTrainer(config)
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        print('Interrupted: saving a checkpoint to resume from', flush=True)
+        trainer.save()
+        sys.exit(130)
+
+
+if __name__ == '__main__':
+    main()
