@@ -1,6 +1,7 @@
 """Helpers shared by the training entry points: the run's config file and schedules."""
 import datetime
 import logging
+import signal
 
 from vmail_tf import config as config_lib
 
@@ -26,3 +27,11 @@ def write_config(config, logdir):
         log.warning('config differs from the run in %s (%s); old config kept as %s',
                     logdir, ', '.join(changed), kept.name)
     config_lib.save(config, path)
+
+
+def stop_on_sigterm():
+    """Turns SIGTERM (`kill`, job schedulers) into KeyboardInterrupt, so a run
+    stopped that way saves a checkpoint like one stopped with Ctrl-C."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    signal.signal(signal.SIGTERM, handler)

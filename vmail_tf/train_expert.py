@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from vmail_tf import config as config_lib
-from vmail_tf.runs import crossed, write_config
+from vmail_tf.runs import crossed, stop_on_sigterm, write_config
 
 
 def evaluate(policy, config, episodes, seed):
@@ -138,6 +138,7 @@ def main(argv=None):
     logging.getLogger('absl').setLevel(logging.WARNING)
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
     trainer = ExpertTrainer(config)
+    stop_on_sigterm()
     try:
         trainer.run()
     except KeyboardInterrupt:
