@@ -1,4 +1,5 @@
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -71,3 +72,96 @@ def test_expert_folder_checks_name_the_file_and_the_problem(debug_config, tmp_pa
     (mismatch / 'demos.json').write_text(json.dumps({'fast_render': False}))
     with pytest.raises(demos.DemoError, match='fast_render=False.*fast_render=True'):
         demos.load_experts(mismatch, debug_config, 1)
+
+
+def run_module(module, *args):
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, '-m', module, *args], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+
+
+SHORT = ('--configs', 'dmc', 'cartpole', '--time_limit', '200', '--fast_render', 'true',
+         '--batch_length', '8')
+
+
+def test_recorder_writes_episodes_and_validator_accepts_them(tmp_path):
+    out = tmp_path / 'demos'
+    result = run_module('vmail_tf.record_demos', '--expert', 'builtin', '--out', str(out),
+                        '--episodes', '2', *SHORT)
+    assert result.returncode == 0, result.stderr
+    assert 'demo 2/2' in result.stderr and 'Return' in result.stdout
+    assert len(episodes.list_files(out)) == 2
+    info = json.loads((out / 'demos.json').read_text())
+    assert info['expert'] == 'builtin:dmc_cartpole_swingup' and info['time_limit'] == 200
+
+    result = run_module('vmail_tf.check_demos', str(out), *SHORT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '2 episodes' in result.stdout and 'image: (64, 64, 3) uint8' in result.stdout
+    assert 'OK: the folder can serve task dmc_cartpole_swingup' in result.stdout
+
+    result = run_module('vmail_tf.record_demos', '--expert', 'builtin', '--out', str(out), *SHORT)
+    assert result.returncode != 0 and 'is not empty' in result.stderr
+    assert len(episodes.list_files(out)) == 2
+
+
+def test_validator_fails_on_a_bad_folder_naming_each_problem(tmp_path):
+    folder = tmp_path / 'bad'
+    episodes.save(folder, make_episode(30, action_size=2))
+    (folder / 'zzz-broken.npz').write_bytes(b'garbage')
+    result = run_module('vmail_tf.check_demos', str(folder), *SHORT)
+    assert result.returncode == 1
+    assert 'zzz-broken.npz: cannot be loaded' in result.stdout
+    assert '`action` has shape (30, 2), expected (length, 1)' in result.stdout
+
+    only_text = tmp_path / 'text'
+    only_text.mkdir()
+    (only_text / 'notes.txt').write_text('no episodes here')
+    result = run_module('vmail_tf.check_demos', str(only_text))
+    assert result.returncode == 1 and 'holds no loadable *.npz' in result.stdout
+
+
+def test_recorder_rejects_weights_for_another_task(tmp_path):
+    from vmail_tf.experts.mlp_policy import MLPPolicy
+    weights = tmp_path / 'policy.npz'
+    MLPPolicy([np.zeros((24, 6))], [np.zeros(6)], 'dmc_walker_walk', 2).save(weights)
+    result = run_module('vmail_tf.record_demos', '--expert', str(weights),
+                        '--out', str(tmp_path / 'out'), *SHORT)
+    assert result.returncode != 0
+    assert 'trained for dmc_walker_walk' in result.stderr
+
+
+def test_paper_format_walker_folder_trains_a_debug_step(tmp_path):
+    # Laid out like the paper's published walker datasets (DESIGN.md section 4).
+    import re
+    import uuid
+    folder = tmp_path / 'walker_walk'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        length = 501
+        episode = {
+            'image': rng.integers(0, 256, (length, 64, 64, 3), dtype=np.uint8),
+            'orientations': rng.normal(size=(length, 14)).astype(np.float32),
+            'height': rng.normal(size=(length, 1)).astype(np.float32),
+            'velocity': rng.normal(size=(length, 9)).astype(np.float32),
+            'action': rng.uniform(-1, 1, (length, 6)).astype(np.float32),
+            'reward': rng.uniform(0, 1, length).astype(np.float32),
+            'discount': np.ones(length, np.float32),
+        }
+        episode['action'][0] = 0
+        name = f'20210115T10300{i}-{uuid.uuid4().hex}-{length}.npz'
+        np.savez_compressed(folder / name, **episode)
+        assert re.fullmatch(r'\d{8}T\d{6}-[0-9a-f]{32}-501\.npz', name)
+    config = config_lib.merge(['dmc', 'walker', 'debug'])
+    experts = demos.load_experts(folder, config, action_size=6)
+    assert len(experts) == 2 and experts[0]['image'].shape == (501, 64, 64, 3)
+    from vmail_tf.agent import Agent
+    from vmail_tf.replay import Replay
+    replay = Replay(capacity=1000, batch_length=config.batch_length)
+    for episode in experts:
+        replay.add_expert(episode)
+    batch = next(iter(replay.dataset(config.batch_size, 'pooled', 0.5, 1)))
+    metrics = Agent(config, action_size=6).train(batch)
+    assert all(np.isfinite(float(v)) for v in metrics.values())

@@ -102,33 +102,49 @@ def resolve_expert_dir(config):
     return target
 
 
-def load_experts(directory, config, action_size):
-    """Loads and checks the expert episodes for this run's settings."""
-    info_path = pathlib.Path(directory) / 'demos.json'
+def folder_problems(directory, loaded, config, action_size):
+    """Why the loaded expert episodes of `directory` cannot serve a run with
+    `config` and `action_size`: a list of messages, empty when they can."""
+    directory = pathlib.Path(directory)
+    problems = []
+    info_path = directory / 'demos.json'
     if info_path.exists():
         info = json.loads(info_path.read_text())
-        for key in ('fast_render', 'action_repeat', 'image_size'):
+        for key in ('fast_render', 'action_repeat', 'image_size', 'camera'):
             if key in info and info[key] != config[key]:
-                raise DemoError(
+                problems.append(
                     f'{info_path}: demos were recorded with {key}={info[key]}, '
                     f'this run has {key}={config[key]}; record demos with the '
                     f'run\'s env settings or change --{key}')
-    loaded = episodes_lib.load_directory(directory)
     if not loaded:
-        raise DemoError(f'expert folder {directory} holds no loadable *.npz episodes')
+        present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+        shown = ', '.join(present[:5]) + (' ...' if len(present) > 5 else '')
+        problems.append(f'expert folder {directory} holds no loadable *.npz episodes'
+                        + (f' (it holds: {shown})' if present else ' (it is empty)'))
     size = config.image_size
     for path, episode in loaded:
         image, action = episode['image'], episode['action']
         if image.dtype != np.uint8 or image.shape[1:] != (size, size, 3):
-            raise DemoError(
+            problems.append(
                 f'{path}: `image` is {image.dtype} {image.shape[1:]}, expected '
                 f'uint8 ({size}, {size}, 3) for image_size {size}')
-        if action.ndim != 2 or action.shape[1] != action_size:
-            raise DemoError(
+        elif action.ndim != 2 or action.shape[1] != action_size:
+            problems.append(
                 f'{path}: `action` has shape {action.shape}, expected '
                 f'(length, {action_size}) for task {config.task}')
-        if len(action) < config.batch_length + 1:
-            raise DemoError(
+        elif len(action) < config.batch_length + 1:
+            problems.append(
                 f'{path}: {len(action)} entries, fewer than batch_length + 1 = '
                 f'{config.batch_length + 1}')
+    return problems
+
+
+def load_experts(directory, config, action_size):
+    """Loads the expert episodes of `directory`, checked for this run."""
+    loaded = episodes_lib.load_directory(directory)
+    problems = folder_problems(directory, loaded, config, action_size)
+    if problems:
+        more = (f' (and {len(problems) - 1} more; see python -m '
+                f'vmail_tf.check_demos {directory})' if len(problems) > 1 else '')
+        raise DemoError(problems[0] + more)
     return [episode for _, episode in loaded]

@@ -69,10 +69,11 @@ def list_files(directory):
     return sorted(directory.glob('*.npz'))
 
 
-def load_directory(directory, newest_steps=None):
+def load_directory(directory, newest_steps=None, failures=None):
     """Loads the episodes of `directory` that load cleanly, warning about and
-    skipping the rest (files are never deleted). With `newest_steps`, loads
-    only the newest episodes that together hold at most that many steps.
+    skipping the rest (files are never deleted; with a `failures` list, each
+    is also appended there as (path, error)). With `newest_steps`, loads only
+    the newest episodes that together hold at most that many steps.
     Returns a list of (path, episode)."""
     files = list_files(directory)
     if newest_steps is not None:
@@ -83,6 +84,8 @@ def load_directory(directory, newest_steps=None):
             episode = load(path)
         except Exception as e:
             log.warning('skipping episode file %s: %s', path, e)
+            if failures is not None:
+                failures.append((path, e))
             continue
         total += episode_length(episode) - 1
         if newest_steps is not None and total > newest_steps:

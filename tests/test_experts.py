@@ -1,0 +1,111 @@
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vmail_tf import config as config_lib
+from vmail_tf.experts.mlp_policy import MLPPolicy
+from vmail_tf.experts.sac import SAC, TransitionReplay, tanh_log_det_jacobian
+from vmail_tf.experts.state_env import StateEnv, flatten_state
+
+
+def sac_config(**overrides):
+    blocks = config_lib.load_blocks('expert_sac')
+    return config_lib.merge(['debug'], list(overrides.items()), blocks)
+
+
+def test_tanh_log_det_jacobian_is_log_one_minus_tanh_squared():
+    u = tf.constant([-3.0, -0.5, 0.0, 0.7, 2.5])
+    expected = np.log(1 - np.tanh(u.numpy().astype(np.float64)) ** 2)
+    np.testing.assert_allclose(tanh_log_det_jacobian(u), expected, rtol=1e-4)
+    assert np.isfinite(tanh_log_det_jacobian(tf.constant([40.0])).numpy()).all()
+
+
+def test_flatten_state_sorts_keys_and_drops_the_image():
+    obs = {'velocity': np.array([3.0, 4.0]), 'image': np.zeros((2, 2, 3)),
+           'height': np.float32(2.0), 'orientations': np.array([[1.0]])}
+    np.testing.assert_array_equal(flatten_state(obs), [2.0, 1.0, 3.0, 4.0])
+
+
+def test_replay_wraps_around_and_round_trips():
+    replay = TransitionReplay(capacity=3, obs_size=2, action_size=1)
+    for i in range(5):
+        replay.add(obs=[i, i], action=[i], reward=i, next_obs=[i + 1, i + 1], discount=1.0)
+    assert replay.size == 3
+    assert sorted(replay.arrays['reward']) == [2.0, 3.0, 4.0]
+    batches = replay.sample(4, 5)
+    assert batches['obs'].shape == (4, 5, 2) and batches['action'].shape == (4, 5, 1)
+    other = TransitionReplay(capacity=3, obs_size=2, action_size=1)
+    other.restore(replay.state())
+    for key in replay.arrays:
+        np.testing.assert_array_equal(other.arrays[key], replay.arrays[key])
+    other.add(obs=[9, 9], action=[9], reward=9, next_obs=[9, 9], discount=0.0)
+    assert 2.0 not in other.arrays['reward']  # the oldest was overwritten
+
+
+def test_sac_update_trains_every_part_and_moves_targets_by_tau():
+    config = sac_config(tau=0.25)
+    sac = SAC(obs_size=3, action_size=2, config=config)
+    rng = np.random.default_rng(0)
+    batch = {'obs': rng.normal(size=(2, 8, 3)), 'action': rng.uniform(-1, 1, (2, 8, 2)),
+             'reward': rng.normal(size=(2, 8)), 'next_obs': rng.normal(size=(2, 8, 3)),
+             'discount': np.ones((2, 8))}
+    batch = {k: v.astype(np.float32) for k, v in batch.items()}
+    critic_before = [v.numpy().copy() for v in sac.critics[0].trainable_variables]
+    actor_before = [v.numpy().copy() for v in sac.actor.trainable_variables]
+    alpha_before = float(sac.log_alpha.numpy())
+    metrics = sac.update_many({k: v[:1] for k, v in batch.items()})
+    assert set(metrics) >= {'critic_loss', 'actor_loss', 'alpha', 'entropy'}
+    critic_after = [v.numpy() for v in sac.critics[0].trainable_variables]
+    for old, new in zip(critic_before, critic_after):
+        assert not np.allclose(old, new)
+    for old, new in zip(actor_before, sac.actor.trainable_variables):
+        assert not np.allclose(old, new.numpy())
+    assert float(sac.log_alpha.numpy()) != alpha_before
+    # targets started equal to the critics: target = tau * critic + (1 - tau) * old
+    for old, new, target in zip(critic_before, critic_after, sac.targets[0].trainable_variables):
+        np.testing.assert_allclose(target.numpy(), 0.25 * new + 0.75 * old, rtol=1e-5, atol=1e-6)
+
+
+def test_exported_numpy_policy_matches_the_tf_actor(tmp_path):
+    sac = SAC(obs_size=4, action_size=2, config=sac_config())
+    obs = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    expected = sac.act(tf.constant(obs), False).numpy()
+    sac.export('dmc_walker_walk', 2).save(tmp_path / 'policy.npz')
+    policy = MLPPolicy.load(tmp_path / 'policy.npz')
+    assert (policy.task, policy.action_repeat) == ('dmc_walker_walk', 2)
+    np.testing.assert_allclose(policy.act_state(obs), expected, atol=1e-5)
+    with pytest.raises(ValueError, match='not an expert weights file'):
+        np.savez(tmp_path / 'other.npz', x=np.zeros(2))
+        MLPPolicy.load(tmp_path / 'other.npz')
+
+
+def test_state_env_matches_the_pixel_env_state_layout():
+    env = StateEnv('dmc_walker_walk', action_repeat=2, time_limit=10)
+    state = env.reset()
+    assert state.shape == (env.obs_size,) == (24,)
+    steps = 0
+    while True:
+        state, reward, terminated, truncated = env.step(np.zeros(env.action_size))
+        steps += 1
+        if terminated or truncated:
+            break
+    assert steps == 5 and truncated
+
+
+def test_short_sac_run_beats_random_and_resumes(tmp_path):
+    from vmail_tf.train_expert import ExpertTrainer, evaluate
+    config = sac_config(
+        task='dmc_cartpole_balance', action_repeat=4, time_limit=400, steps=20000,
+        seed_steps=2000, batch_size=128, units=64, eval_every=100000, eval_episodes=3,
+        logdir=str(tmp_path / 'sac'))
+    random_policy = lambda state: np.random.default_rng(0).uniform(-1, 1, 1)
+    random_mean, _ = evaluate(random_policy, config, 3, seed=100)
+    ExpertTrainer(config).run()
+    policy = MLPPolicy.load(tmp_path / 'sac' / 'policy.npz')
+    trained_mean, _ = evaluate(policy.act_state, config, 3, seed=100)
+    assert trained_mean > random_mean + 150, (trained_mean, random_mean)
+    assert (tmp_path / 'sac' / 'checkpoint' / 'replay.npz').exists()
+    resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400)))
+    assert int(resumed.env_step.numpy()) == 20000
+    assert resumed.replay.size == 5000

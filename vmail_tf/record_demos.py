@@ -1,0 +1,69 @@
+"""Records expert demonstrations in the pixel env, in the replay format.
+
+    python -m vmail_tf.record_demos --expert builtin --out DIR [--episodes 10] \\
+        --configs dmc walker [--key value ...]
+
+--expert is `builtin` (the task's shipped expert) or the path of an expert
+weights file (policy.npz from vmail_tf.train_expert). The env settings
+(image size, action repeat, time limit, render setting) come from the
+configs, so demos match the runs that use the same configs. DIR must be new
+or empty; demos.json beside the episodes records the settings and returns.
+Imports no TensorFlow: the expert runs in numpy.
+"""
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+
+from vmail_tf import config as config_lib
+from vmail_tf import demos
+
+
+def load_expert(spec, config):
+    """The policy named by `spec` for this config, and its name."""
+    if spec == 'builtin':
+        if config.task not in demos.BUILTIN_EXPERTS:
+            raise demos.DemoError(
+                f'task {config.task} has no built-in expert (built-in: '
+                f'{", ".join(demos.BUILTIN_EXPERTS)}); pass --expert policy.npz')
+        return demos.BUILTIN_EXPERTS[config.task](config), f'builtin:{config.task}'
+    path = pathlib.Path(spec)
+    if not path.is_file():
+        raise demos.DemoError(f'--expert {spec}: expected `builtin` or an expert weights file')
+    from vmail_tf.experts.mlp_policy import MLPPolicy
+    policy = MLPPolicy.load(path)
+    if policy.task != config.task or policy.action_repeat != config.action_repeat:
+        raise demos.DemoError(
+            f'{path} was trained for {policy.task} with action_repeat '
+            f'{policy.action_repeat}; the configs give {config.task} with '
+            f'action_repeat {config.action_repeat}')
+    return policy, str(path)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description='Record expert demonstrations.')
+    parser.add_argument('--expert', required=True, help='builtin, or an expert weights .npz')
+    parser.add_argument('--out', required=True, type=pathlib.Path, help='new or empty folder')
+    parser.add_argument('--episodes', type=int, default=None,
+                        help='episodes to record (default: the config\'s num_demos)')
+    args, rest = parser.parse_known_args(argv)
+    config = config_lib.parse_args(rest)
+    if args.out.exists() and any(args.out.iterdir()):
+        sys.exit(f'error: {args.out} is not empty; demos are never written into '
+                 f'an existing folder')
+    try:
+        expert, name = load_expert(args.expert, config)
+    except (demos.DemoError, ValueError) as e:
+        sys.exit(f'error: {e}')
+    count = args.episodes or config.num_demos
+    print(f'Recording {count} episodes of {config.task} with {name} into {args.out}',
+          flush=True)
+    returns = demos.record(expert, config, args.out, count, name=name)
+    print(f'Return {np.mean(returns):.1f} ± {np.std(returns):.1f} over {count} episodes; '
+          f'check with: python -m vmail_tf.check_demos {args.out}', flush=True)
+
+
+if __name__ == '__main__':
+    main()
