@@ -82,11 +82,12 @@ def test_exported_numpy_policy_matches_the_tf_actor(tmp_path):
 
 def test_state_env_matches_the_pixel_env_state_layout():
     env = StateEnv('dmc_walker_walk', action_repeat=2, time_limit=10)
-    state = env.reset()
-    assert state.shape == (env.obs_size,) == (24,)
+    obs = env.reset()
+    assert sorted(obs) == ['height', 'orientations', 'velocity']
+    assert flatten_state(obs).shape == (env.obs_size,) == (24,)
     steps = 0
     while True:
-        state, reward, terminated, truncated = env.step(np.zeros(env.action_size))
+        obs, reward, terminated, truncated = env.step(np.zeros(env.action_size))
         steps += 1
         if terminated or truncated:
             break
@@ -99,11 +100,11 @@ def test_short_sac_run_beats_random_and_resumes(tmp_path):
         task='dmc_cartpole_balance', action_repeat=4, time_limit=400, steps=20000,
         seed_steps=2000, batch_size=128, units=64, eval_every=100000, eval_episodes=3,
         logdir=str(tmp_path / 'sac'))
-    random_policy = lambda state: np.random.default_rng(0).uniform(-1, 1, 1)
+    random_policy = lambda obs: np.random.default_rng(0).uniform(-1, 1, 1)
     random_mean, _ = evaluate(random_policy, config, 3, seed=100)
     ExpertTrainer(config).run()
     policy = MLPPolicy.load(tmp_path / 'sac' / 'policy.npz')
-    trained_mean, _ = evaluate(policy.act_state, config, 3, seed=100)
+    trained_mean, _ = evaluate(policy, config, 3, seed=100)
     assert trained_mean > random_mean + 150, (trained_mean, random_mean)
     assert (tmp_path / 'sac' / 'checkpoint' / 'replay.npz').exists()
     resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400)))

@@ -14,12 +14,33 @@ from vmail_tf import episodes as episodes_lib
 from vmail_tf.driver import Driver
 from vmail_tf.envs.worker import EnvWorker, env_spec
 from vmail_tf.experts.cartpole import CartpoleSwingup
+from vmail_tf.experts.mlp_policy import MLPPolicy
+from vmail_tf.experts.reaching import PointMassToTarget, ReacherToTarget
 
 log = logging.getLogger(__name__)
+
+WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / 'experts' / 'weights'
+
+
+def _trained_expert(task):
+    """A factory for the shipped SAC weights of `task` (weights/<task>.npz)."""
+    def make(config):
+        policy = MLPPolicy.load(WEIGHTS_DIR / f'{task}.npz')
+        if policy.action_repeat != config.action_repeat:
+            raise DemoError(
+                f'the shipped expert for {task} acts every {policy.action_repeat} '
+                f'env steps; this run has action_repeat {config.action_repeat}. '
+                f'Pass --expert_dir with demos recorded at this action repeat')
+        return policy
+    return make
+
 
 # Tasks with an expert that ships with the package: task -> factory(config).
 BUILTIN_EXPERTS = {
     'dmc_cartpole_swingup': lambda config: CartpoleSwingup(config.action_repeat),
+    'dmc_point_mass_easy': lambda config: PointMassToTarget(),
+    'dmc_reacher_easy': lambda config: ReacherToTarget(),
+    **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }
 # Expert episodes use env seeds far from the training envs' seeds.
 DEMO_SEED_OFFSET = 10_000

@@ -16,18 +16,20 @@ import time
 import numpy as np
 
 from vmail_tf import config as config_lib
+from vmail_tf.experts.state_env import flatten_state
 from vmail_tf.runs import crossed, stop_on_sigterm, write_config
 
 
 def evaluate(policy, config, episodes, seed):
-    """Mean and sd of the return of a numpy `policy(state)` over `episodes`."""
+    """Mean and sd of the return of `policy(obs dict)` over `episodes` on
+    true states (no rendering)."""
     from vmail_tf.experts.state_env import StateEnv
     returns = []
     for i in range(episodes):
         env = StateEnv(config.task, config.action_repeat, config.time_limit, seed + i)
-        state, total, done = env.reset(), 0.0, False
+        obs, total, done = env.reset(), 0.0, False
         while not done:
-            state, reward, terminated, truncated = env.step(policy(state))
+            obs, reward, terminated, truncated = env.step(policy(obs))
             total += reward
             done = terminated or truncated
         returns.append(total)
@@ -83,7 +85,7 @@ class ExpertTrainer:
     def run(self):
         tf, c = self.tf, self.config
         step = int(self.env_step.numpy())
-        state, episode_return, returns = self.env.reset(), 0.0, []
+        state, episode_return, returns = flatten_state(self.env.reset()), 0.0, []
         last_print, start_time, start_step = 0.0, time.time(), step
         metrics, eval_return = {}, None
         while step < c.steps:
@@ -93,14 +95,15 @@ class ExpertTrainer:
                     action = np.random.uniform(-1, 1, self.env.action_size)
                 else:
                     action = self.sac.act(tf.constant(state[None]), True).numpy()[0]
-                next_state, reward, terminated, truncated = self.env.step(action)
+                next_obs, reward, terminated, truncated = self.env.step(action)
+                next_state = flatten_state(next_obs)
                 self.replay.add(obs=state, action=action, reward=reward,
                                 next_obs=next_state, discount=0.0 if terminated else 1.0)
                 state, episode_return = next_state, episode_return + reward
                 step += c.action_repeat
                 if terminated or truncated:
                     returns.append(episode_return)
-                    state, episode_return = self.env.reset(), 0.0
+                    state, episode_return = flatten_state(self.env.reset()), 0.0
                 if step >= c.steps:
                     break
             if step >= c.seed_steps:
@@ -110,7 +113,7 @@ class ExpertTrainer:
             self.env_step.assign(step)
             if crossed(chunk_start, step, c.eval_every) or step >= c.steps:
                 policy = self.save()
-                mean, sd = evaluate(policy.act_state, c, c.eval_episodes, seed=10_000 + step)
+                mean, sd = evaluate(policy, c, c.eval_episodes, seed=10_000 + step)
                 eval_return = mean
                 scalars = {f'train/{k}': v for k, v in metrics.items()}
                 scalars.update({'eval/return': mean, 'eval/return_sd': sd})

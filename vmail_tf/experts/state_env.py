@@ -17,7 +17,8 @@ def flatten_state(obs):
 
 
 class StateEnv:
-    """reset() -> state; step(a) -> state, reward, terminated, truncated.
+    """reset() -> obs; step(a) -> obs, reward, terminated, truncated, where
+    obs is the suite's dict of state vectors (flatten_state makes it one).
     Actions in [-1, 1]; rewards summed over `action_repeat`."""
 
     def __init__(self, task, action_repeat=2, time_limit=1000, seed=0):
@@ -41,9 +42,13 @@ class StateEnv:
                                 for v in self._env.observation_spec().values()))
         self._repeat, self._limit, self._steps = action_repeat, time_limit, 0
 
+    @staticmethod
+    def _obs(timestep):
+        return {k: np.asarray(v, np.float32).reshape(-1) for k, v in timestep.observation.items()}
+
     def reset(self):
         self._steps = 0
-        return flatten_state(self._env.reset().observation)
+        return self._obs(self._env.reset())
 
     def step(self, action):
         action = np.clip(np.asarray(action, np.float64), -1, 1)
@@ -57,4 +62,4 @@ class StateEnv:
                 terminated = timestep.discount == 0
                 break
         truncated = not terminated and (self._steps >= self._limit or timestep.last())
-        return flatten_state(timestep.observation), reward, terminated, truncated
+        return self._obs(timestep), reward, terminated, truncated
