@@ -78,3 +78,26 @@ def test_missing_expert_dir_for_a_task_without_builtin_expert(tmp_path):
     assert result.returncode != 0
     assert 'no --expert_dir given' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_sigterm_saves_a_checkpoint_to_resume_from(tmp_path):
+    import signal
+    config = config_lib.merge(['dmc', 'cartpole', 'debug'], [
+        ('demo_cache', str(tmp_path / 'cache'))])
+    expert_dir = demos.resolve_expert_dir(config)
+    logdir = tmp_path / 'run'
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'cartpole', 'debug',
+         '--logdir', str(logdir), '--expert_dir', str(expert_dir), '--steps', '100000',
+         '--eval_every', '100000'],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if 'training' in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    output = ''.join(seen) + process.communicate(timeout=120)[0]
+    assert process.returncode == 130, output
+    assert 'saving a checkpoint' in output
+    assert list((logdir / 'checkpoint').glob('ckpt-*.index')), output
