@@ -13,6 +13,7 @@ CONFIGS_PATH = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 
 # Keys whose value must be one of a fixed set.
 CHOICES = {
+    'method': ('vmail', 'bc'),
     'precision': (16, 32),
     'image_size': (64,),
     'render_backend': ('egl', 'osmesa'),

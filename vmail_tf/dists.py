@@ -40,3 +40,12 @@ def tanh_normal_sample(mean, std, rng):
 def tanh_normal_mode(mean):
     """tanh of the Gaussian's mode: the deterministic action used for eval."""
     return tf.tanh(mean)
+
+
+def tanh_normal_log_prob(action, mean, std, eps=1e-6):
+    """log-density of `action` under tanh(N(mean, std)), summed over the last
+    axis; actions at +-1 are pulled in by `eps` to keep atanh finite."""
+    action = tf.clip_by_value(action, -1 + eps, 1 - eps)
+    pre = tf.atanh(action)
+    log_det = tf.math.log(1 - tf.square(action))
+    return tf.reduce_sum(normal_log_prob(pre, mean, std) - log_det, -1)

@@ -100,14 +100,17 @@ class Replay:
             picks = self._rng.integers(0, len(expert), batch_size)
             return self._stack([expert[i] for i in picks], self.length + 1)
 
-    def dataset(self, batch_size, mix, expert_fraction, prefetch):
-        """A tf.data pipeline of {'model': ..., 'expert': ...} batches."""
+    def dataset(self, batch_size, mix, expert_fraction, prefetch,
+                parts=('model', 'expert')):
+        """A tf.data pipeline of {'model': ..., 'expert': ...} batches (only
+        the named `parts`)."""
         import tensorflow as tf
+        samplers = {'model': lambda: self.sample_model(batch_size, mix, expert_fraction),
+                    'expert': lambda: self.sample_expert(batch_size)}
 
         def generate():
             while True:
-                yield {'model': self.sample_model(batch_size, mix, expert_fraction),
-                       'expert': self.sample_expert(batch_size)}
+                yield {part: samplers[part]() for part in parts}
 
         example = next(generate())
         signature = {

@@ -13,8 +13,10 @@ import tensorflow as tf
 
 from vmail_tf import demos, episodes
 from vmail_tf.agent import Agent, metrics_to_numpy
+from vmail_tf.bc import BCAgent
 from vmail_tf.driver import Driver
 from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
+from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.replay import Replay
 from vmail_tf.runs import crossed, write_config
@@ -27,8 +29,8 @@ EVAL_SEED_OFFSET = 500
 class Progress:
     """A one-line status every `every` seconds: step, fps, eval return, losses, ETA."""
 
-    def __init__(self, total, every, start_step):
-        self.total, self.every = total, every
+    def __init__(self, total, every, start_step, unit='fps'):
+        self.total, self.every, self.unit = total, every, unit
         self.start_time = time.time()
         self.start_step = start_step
         self.last_print = 0.0
@@ -42,13 +44,13 @@ class Progress:
         fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
         eta = (self.total - step) / fps if fps > 0 else float('inf')
         eta = str(datetime.timedelta(seconds=int(eta))) if np.isfinite(eta) else '?'
-        parts = [f'step {step}/{self.total}', f'{fps:.1f} fps']
+        parts = [f'step {step}/{self.total}', f'{fps:.1f} {self.unit}']
         if phase:
             parts.append(phase)
         if self.eval_return is not None:
             parts.append(f'eval return {self.eval_return:.1f}')
         names = {'model_loss': 'model', 'kl': 'kl', 'd_expert': 'D(expert)',
-                 'd_policy': 'D(policy)', 'actor_loss': 'actor'}
+                 'd_policy': 'D(policy)', 'actor_loss': 'actor', 'bc_loss': 'BC loss'}
         losses = [f'{label} {metrics[key]:.3g}' for key, label in names.items()
                   if key in metrics]
         if losses:
@@ -68,17 +70,21 @@ class Trainer:
         tf.random.set_seed(c.seed)
         if c.precision == 16 and not tf.config.list_physical_devices('GPU'):
             log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
+        self.bc = c.method == 'bc'
         self.expert_dir = demos.resolve_expert_dir(c)
-        workers = [EnvWorker(env_spec(c, c.seed * 1000 + i), c.worker_timeout)
-                   for i in range(c.envs)]
-        self.driver = Driver(workers, c.action_repeat, c.worker_restarts)
         self.eval_driver = Driver(
             [EnvWorker(env_spec(c, c.seed * 1000 + EVAL_SEED_OFFSET), c.worker_timeout)],
             c.action_repeat, c.worker_restarts)
-        action_size = self.driver.action_size
+        self.drivers = [self.eval_driver]
+        if not self.bc:
+            workers = [EnvWorker(env_spec(c, c.seed * 1000 + i), c.worker_timeout)
+                       for i in range(c.envs)]
+            self.driver = Driver(workers, c.action_repeat, c.worker_restarts)
+            self.drivers.append(self.driver)
+        action_size = self.eval_driver.action_size
         experts = demos.load_experts(self.expert_dir, c, action_size)
 
-        self.agent = Agent(c, action_size)
+        self.agent = BCAgent(c, action_size) if self.bc else Agent(c, action_size)
         self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_step')
         self.checkpoint = tf.train.Checkpoint(agent=self.agent, env_step=self.env_step)
         self.manager = tf.train.CheckpointManager(
@@ -100,7 +106,8 @@ class Trainer:
               f'{self.replay.num_agent_episodes} agent episodes in replay',
               flush=True)
         self.dataset = iter(self.replay.dataset(
-            c.batch_size, c.model_data, c.model_expert_fraction, c.prefetch))
+            c.batch_size, c.model_data, c.model_expert_fraction, c.prefetch,
+            parts=('expert',) if self.bc else ('model', 'expert')))
         self.logger = Logger(self.logdir)
         self.policy_state = self.agent.initial_policy_state(c.envs)
         self.train_metrics = collections.defaultdict(list)
@@ -124,28 +131,20 @@ class Trainer:
             self.episode_stats['train/length'].append(
                 (episodes.episode_length(episode) - 1) * self.config.action_repeat)
 
+    def _step(self):
+        """The run's x-axis: env steps for V-MAIL, gradient updates for BC."""
+        return int((self.agent.step if self.bc else self.env_step).numpy())
+
     def evaluate(self):
         """Runs `eval_episodes` with the actor's mode; returns the mean return."""
-        c = self.config
-        state = [self.agent.initial_policy_state(1)]
-
-        def greedy(obs, is_first):
-            action, state[0] = self.agent.policy(obs['image'], state[0], is_first, False)
-            return action.numpy()
-
-        self.eval_driver.drop_unfinished()
-        _, finished = self.eval_driver.run(greedy, episodes=c.eval_episodes)
-        step = int(self.env_step.numpy())
-        returns = []
+        finished = greedy_episodes(self.agent, self.eval_driver, self.config.eval_episodes)
         for episode in finished:
             episodes.save(self.logdir / 'eval_episodes', episode)
-            returns.append(episodes.episode_return(episode))
-        self.logger.scalars(step, {
-            'eval/return': np.mean(returns),
-            'eval/length': np.mean([(episodes.episode_length(e) - 1) * c.action_repeat
-                                    for e in finished])})
+        step = self._step()
+        scalars = summarize(finished, self.config.action_repeat)
+        self.logger.scalars(step, scalars)
         self.logger.gif(step, 'eval/policy', finished[0]['image'])
-        return float(np.mean(returns))
+        return scalars['eval/return']
 
     # ------------------------------------------------------------- training
 
@@ -175,42 +174,12 @@ class Trainer:
         self.logger.gif(step, 'train/openloop', tile_videos(frames))
 
     def save(self):
-        path = self.manager.save(checkpoint_number=int(self.env_step.numpy()))
+        path = self.manager.save(checkpoint_number=self._step())
         log.info('saved checkpoint %s', path)
 
     def run(self):
-        c = self.config
-        step = int(self.env_step.numpy())
-        progress = Progress(c.steps, c.progress_every, step)
-        last = {}
-        log_time, log_step = time.time(), step
         try:
-            while step < c.steps:
-                prefill = step < c.prefill
-                chunk = min(c.prefill - step if prefill else c.train_every,
-                            c.steps - step)
-                policy = self._random_policy if prefill else self._explore_policy
-                phase = 'random prefill' if prefill else 'collecting'
-                taken, finished = self.driver.run(
-                    policy, steps=chunk,
-                    on_step=lambda done: progress.update(step + done, last, phase))
-                self._store(finished)
-                before, step = step, step + taken
-                self.env_step.assign(step)
-                if step >= c.prefill:
-                    last = self._train(lambda done, metrics: progress.update(
-                        step, metrics, f'training {done}/{c.train_steps}'))
-                if crossed(before, step, c.log_every) or step >= c.steps:
-                    fps = (step - log_step) / max(time.time() - log_time, 1e-6)
-                    self._log(step, fps)
-                    log_time, log_step = time.time(), step
-                if step >= c.prefill and (crossed(before, step, c.video_every)
-                                          or step >= c.steps):
-                    self._video(step)
-                if crossed(before, step, c.eval_every) or step >= c.steps:
-                    progress.eval_return = self.evaluate()
-                    self.save()
-                progress.update(step, last, force=step >= c.steps)
+            step = self._run_bc() if self.bc else self._run_vmail()
         except KeyboardInterrupt:
             print('Interrupted: saving a checkpoint to resume from', flush=True)
             self.save()
@@ -222,7 +191,62 @@ class Trainer:
             self.save()
             raise
         finally:
-            self.driver.close()
-            self.eval_driver.close()
-        print(f'Done: {step} env steps; logs, episodes and checkpoints in '
+            for driver in self.drivers:
+                driver.close()
+        unit = 'updates' if self.bc else 'env steps'
+        print(f'Done: {step} {unit}; logs, episodes and checkpoints in '
               f'{self.logdir}', flush=True)
+
+    def _run_bc(self):
+        """Behaviour cloning: `bc_steps` updates on expert pairs, evaluated
+        every `bc_eval_every` updates."""
+        c = self.config
+        step = self._step()
+        progress = Progress(c.bc_steps, c.progress_every, step, unit='updates/s')
+        start_time, start_step = time.time(), step
+        while step < c.bc_steps:
+            metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
+            for key, value in metrics.items():
+                self.train_metrics[key].append(value)
+            step += 1
+            if step % c.bc_eval_every == 0 or step >= c.bc_steps:
+                rate = (step - start_step) / max(time.time() - start_time, 1e-6)
+                self._log(step, rate)
+                progress.eval_return = self.evaluate()
+                self.save()
+            progress.update(step, metrics, 'behaviour cloning', force=step >= c.bc_steps)
+        return step
+
+    def _run_vmail(self):
+        c = self.config
+        step = int(self.env_step.numpy())
+        progress = Progress(c.steps, c.progress_every, step)
+        last = {}
+        log_time, log_step = time.time(), step
+        while step < c.steps:
+            prefill = step < c.prefill
+            chunk = min(c.prefill - step if prefill else c.train_every,
+                        c.steps - step)
+            policy = self._random_policy if prefill else self._explore_policy
+            phase = 'random prefill' if prefill else 'collecting'
+            taken, finished = self.driver.run(
+                policy, steps=chunk,
+                on_step=lambda done: progress.update(step + done, last, phase))
+            self._store(finished)
+            before, step = step, step + taken
+            self.env_step.assign(step)
+            if step >= c.prefill:
+                last = self._train(lambda done, metrics: progress.update(
+                    step, metrics, f'training {done}/{c.train_steps}'))
+            if crossed(before, step, c.log_every) or step >= c.steps:
+                fps = (step - log_step) / max(time.time() - log_time, 1e-6)
+                self._log(step, fps)
+                log_time, log_step = time.time(), step
+            if step >= c.prefill and (crossed(before, step, c.video_every)
+                                      or step >= c.steps):
+                self._video(step)
+            if crossed(before, step, c.eval_every) or step >= c.steps:
+                progress.eval_return = self.evaluate()
+                self.save()
+            progress.update(step, last, force=step >= c.steps)
+        return step

@@ -1,0 +1,115 @@
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vmail_tf import config as config_lib
+from vmail_tf import demos, dists
+from vmail_tf.bc import BCAgent, expert_image_action_pairs
+
+from helpers import make_episode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import plot  # noqa: E402
+
+
+def test_tanh_normal_log_prob_by_hand():
+    # a = tanh(u), u = 0.5: log N(0.5; 0, 2) - log(1 - tanh(0.5)^2)
+    action = tf.constant([[math.tanh(0.5)]])
+    expected = (-0.5 * (0.5 / 2) ** 2 - math.log(2) - 0.5 * math.log(2 * math.pi)
+                - math.log(1 - math.tanh(0.5) ** 2))
+    got = dists.tanh_normal_log_prob(action, tf.constant([[0.0]]), tf.constant([[2.0]]))
+    assert float(got[0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_bc_pairs_each_image_with_the_action_taken_there():
+    episode = make_episode(6, action_size=2)
+    batch = {k: v[None] for k, v in episode.items()}
+    images, actions = expert_image_action_pairs(batch)
+    np.testing.assert_array_equal(images[0, :, 0, 0, 0] + 1, actions[0, :, 0])
+
+
+def test_bc_step_trains_encoder_and_actor(debug_config):
+    config = config_lib.Config(dict(debug_config, method='bc'))
+    agent = BCAgent(config, action_size=2)
+    episode = make_episode(10, action_size=2)
+    episode['action'] = np.clip(episode['action'] / 10, -1, 1)
+    batch = {'expert': {k: np.stack([v[:9]] * 3) for k, v in episode.items()
+                        if k in ('image', 'action')}}
+    before = [v.numpy().copy() for v in agent.trainable_variables]
+    first = float(agent.train(batch)['bc_loss'])
+    for old, new in zip(before, agent.trainable_variables):
+        assert not np.allclose(old, new.numpy()), new.name
+    for _ in range(20):
+        last = float(agent.train(batch)['bc_loss'])
+    assert last < first
+    action, _ = agent.policy(batch['expert']['image'][:, 0], agent.initial_policy_state(3),
+                             np.ones(3, bool), False)
+    assert action.shape == (3, 2)
+
+
+def test_bc_run_then_evaluate_cli(tmp_path):
+    config = config_lib.merge(['dmc', 'cartpole', 'debug'], [
+        ('demo_cache', str(tmp_path / 'cache'))])
+    expert_dir = demos.resolve_expert_dir(config)
+    logdir = tmp_path / 'bc'
+    base = [sys.executable, '-m']
+    result = subprocess.run(
+        base + ['vmail_tf.train', '--configs', 'dmc', 'cartpole', 'debug', 'bc',
+                '--logdir', str(logdir), '--expert_dir', str(expert_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'Done: 6 updates' in result.stdout
+    assert (logdir / 'checkpoint' / 'ckpt-6.index').exists()
+    gif = tmp_path / 'eval.gif'
+    result = subprocess.run(
+        base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '2',
+                '--video', str(gif)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'over 2 episodes' in result.stdout and "% of the expert's" in result.stdout
+    assert gif.read_bytes()[:6] == b'GIF89a'
+    result = subprocess.run(base + ['vmail_tf.evaluate', '--logdir', str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and 'config.yaml does not exist' in result.stderr
+
+
+def write_metrics(directory, pairs, method=None):
+    directory.mkdir(parents=True)
+    with open(directory / 'metrics.jsonl', 'w') as f:
+        for step, value in pairs:
+            f.write(json.dumps({'step': step, 'train/model_loss': 1.0}) + '\n')
+            f.write(json.dumps({'step': step, 'eval/return': value}) + '\n')
+    if method:
+        (directory / 'config.yaml').write_text(f'method: {method}\n')
+    return directory
+
+
+def test_plot_averages_seeds_on_shared_steps_and_writes_a_png(tmp_path):
+    a = write_metrics(tmp_path / 'a', [(0, 0.0), (100, 10.0), (200, 30.0)])
+    b = write_metrics(tmp_path / 'b', [(0, 2.0), (100, 20.0)])
+    bc = write_metrics(tmp_path / 'bc', [(5, 7.0)], method='bc')
+    steps, mean, sd = plot.curve([plot.read_returns(a), plot.read_returns(b)])
+    np.testing.assert_array_equal(steps, [0, 100])
+    np.testing.assert_allclose(mean, [1.0, 15.0])
+    np.testing.assert_allclose(sd, [1.0, 5.0])
+    assert plot.is_offline(bc) and not plot.is_offline(a)
+    out = tmp_path / 'curves.png'
+    plot.main(['--out', str(out), '--expert', '50', '--method', 'V-MAIL', str(a), str(b),
+               '--method', 'BC', str(bc)])
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_plot_names_the_file_without_eval_lines(tmp_path):
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'metrics.jsonl').write_text(json.dumps({'step': 1, 'fps': 3}) + '\n')
+    with pytest.raises(ValueError, match='holds no eval/return'):
+        plot.read_returns(empty)
+    with pytest.raises(SystemExit, match='metrics.jsonl does not exist'):
+        plot.main(['--out', str(tmp_path / 'x.png'), '--method', 'A', str(tmp_path / 'nope')])

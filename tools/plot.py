@@ -1,0 +1,107 @@
+"""Plots evaluation return against env steps for several runs (Figure 4 style).
+
+    python tools/plot.py --out curves.png --expert 787 \\
+        --method V-MAIL logdir/dmc_cartpole_swingup/seed0 logdir/dmc_cartpole_swingup/seed1 \\
+        --method BC logdir/dmc_cartpole_swingup/bc-seed0 logdir/dmc_cartpole_swingup/bc-seed1
+
+Each --method names a line and the runs (seeds) averaged into it: the mean
+and a ±1 sd band of `eval/return` from each run's metrics.jsonl, on the env
+steps all its runs share. Runs that take no env steps (config.yaml says
+method: bc) are drawn as a horizontal line at their mean final return.
+--expert draws a dashed line.
+"""
+import argparse
+import json
+import pathlib
+import sys
+
+import numpy as np
+
+
+def read_returns(logdir):
+    """{step: eval return} from a run's metrics.jsonl."""
+    path = pathlib.Path(logdir) / 'metrics.jsonl'
+    if not path.exists():
+        raise FileNotFoundError(f'{path} does not exist')
+    returns = {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{number}: not JSON: {e}') from None
+            if 'eval/return' in record:
+                returns[int(record['step'])] = float(record['eval/return'])
+    if not returns:
+        raise ValueError(f'{path} holds no eval/return lines')
+    return returns
+
+
+def is_offline(logdir):
+    """Whether the run learned from demos alone (behaviour cloning)."""
+    path = pathlib.Path(logdir) / 'config.yaml'
+    return path.exists() and 'method: bc' in path.read_text().splitlines()
+
+
+def curve(runs):
+    """Steps shared by all runs, and the mean and sd of their returns there."""
+    shared = sorted(set.intersection(*(set(r) for r in runs)))
+    values = np.array([[r[s] for s in shared] for r in runs])
+    return np.array(shared), values.mean(0), values.std(0)
+
+
+def plot(methods, out, expert=None, title='', offline=()):
+    """methods: {name: [returns of each run]}; `offline` names horizontal lines."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for index, (name, runs) in enumerate(methods.items()):
+        color = f'C{index}'
+        if name in offline:
+            final = np.array([r[max(r)] for r in runs])
+            ax.axhline(final.mean(), color=color, linestyle='-.',
+                       label=f'{name} ({len(runs)} seeds, no env steps)')
+            ax.axhspan(final.mean() - final.std(), final.mean() + final.std(),
+                       color=color, alpha=0.15)
+            continue
+        steps, mean, sd = curve(runs)
+        if len(steps) == 0:
+            raise ValueError(f'the runs of {name} share no evaluation step')
+        ax.plot(steps, mean, color=color, label=f'{name} ({len(runs)} seeds)')
+        ax.fill_between(steps, mean - sd, mean + sd, color=color, alpha=0.2)
+    if expert is not None:
+        ax.axhline(expert, color='black', linestyle='--', label='expert')
+    ax.set_xlabel('env steps')
+    ax.set_ylabel('eval return')
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--method', nargs='+', action='append', required=True,
+                        metavar=('NAME', 'LOGDIR'), help='a line: its name, then its runs')
+    parser.add_argument('--out', required=True, type=pathlib.Path)
+    parser.add_argument('--expert', type=float, help='expert return (dashed line)')
+    parser.add_argument('--title', default='')
+    args = parser.parse_args(argv)
+    methods, offline = {}, set()
+    for name, *logdirs in args.method:
+        if not logdirs:
+            parser.error(f'--method {name} names no runs')
+        try:
+            methods[name] = [read_returns(d) for d in logdirs]
+        except (FileNotFoundError, ValueError) as e:
+            sys.exit(f'error: {e}')
+        if all(is_offline(d) for d in logdirs):
+            offline.add(name)
+    plot(methods, args.out, args.expert, args.title, offline)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
