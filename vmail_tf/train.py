@@ -20,16 +20,15 @@ def main(argv=None):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # hide TF's C++ info lines
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
-    from vmail_tf.runs import stop_on_sigterm
+    from vmail_tf.runs import StopRequested
     from vmail_tf.trainer import Trainer
-    stop_on_sigterm()
     try:
         trainer = Trainer(config)
     except (demos.DemoError, EnvWorkerError) as e:
         sys.exit(f'error: {e}')
     try:
         trainer.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested):
         sys.exit(130)
     except EnvWorkerError:
         sys.exit(1)

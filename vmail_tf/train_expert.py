@@ -17,7 +17,7 @@ import numpy as np
 
 from vmail_tf import config as config_lib
 from vmail_tf.experts.state_env import flatten_state
-from vmail_tf.runs import crossed, stop_on_sigterm, write_config
+from vmail_tf.runs import GracefulStop, StopRequested, crossed, write_config
 
 
 def evaluate(policy, config, episodes, seed):
@@ -82,13 +82,15 @@ class ExpertTrainer:
         tmp.replace(self.logdir / 'policy.npz')
         return policy
 
-    def run(self):
+    def run(self, stop=None):
         tf, c = self.tf, self.config
         step = int(self.env_step.numpy())
         state, episode_return, returns = flatten_state(self.env.reset()), 0.0, []
         last_print, start_time, start_step = 0.0, time.time(), step
         metrics, eval_return = {}, None
         while step < c.steps:
+            if stop:
+                stop.check()
             chunk_start = step
             for _ in range(c.update_every):
                 if step < c.seed_steps:
@@ -141,11 +143,10 @@ def main(argv=None):
     logging.getLogger('absl').setLevel(logging.WARNING)
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
     trainer = ExpertTrainer(config)
-    stop_on_sigterm()
     try:
-        trainer.run()
-    except KeyboardInterrupt:
-        print('Interrupted: saving a checkpoint to resume from', flush=True)
+        trainer.run(GracefulStop())
+    except (StopRequested, KeyboardInterrupt):
+        print('Stopped: saving a checkpoint to resume from', flush=True)
         trainer.save()
         sys.exit(130)
 

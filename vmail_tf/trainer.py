@@ -19,7 +19,7 @@ from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.replay import Replay
-from vmail_tf.runs import crossed, write_config
+from vmail_tf.runs import GracefulStop, StopRequested, crossed, write_config
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +27,19 @@ EVAL_SEED_OFFSET = 500
 
 
 class Progress:
-    """A one-line status every `every` seconds: step, fps, eval return, losses, ETA."""
+    """A one-line status every `every` seconds: step, fps, eval return, losses,
+    ETA. Each update is also a safe point to honour a stop request."""
 
-    def __init__(self, total, every, start_step, unit='fps'):
+    def __init__(self, total, every, start_step, stop, unit='fps'):
         self.total, self.every, self.unit = total, every, unit
+        self.stop = stop
         self.start_time = time.time()
         self.start_step = start_step
         self.last_print = 0.0
         self.eval_return = None
 
     def update(self, step, metrics, phase='', force=False):
+        self.stop.check()
         now = time.time()
         if not force and now - self.last_print < self.every:
             return
@@ -112,6 +115,7 @@ class Trainer:
         self.policy_state = self.agent.initial_policy_state(c.envs)
         self.train_metrics = collections.defaultdict(list)
         self.episode_stats = collections.defaultdict(list)
+        self.stop = GracefulStop()
 
     # ----------------------------------------------------------- collection
 
@@ -180,8 +184,8 @@ class Trainer:
     def run(self):
         try:
             step = self._run_bc() if self.bc else self._run_vmail()
-        except KeyboardInterrupt:
-            print('Interrupted: saving a checkpoint to resume from', flush=True)
+        except (StopRequested, KeyboardInterrupt):
+            print('Stopped: saving a checkpoint to resume from', flush=True)
             self.save()
             raise
         except EnvWorkerError as e:
@@ -202,7 +206,7 @@ class Trainer:
         every `bc_eval_every` updates."""
         c = self.config
         step = self._step()
-        progress = Progress(c.bc_steps, c.progress_every, step, unit='updates/s')
+        progress = Progress(c.bc_steps, c.progress_every, step, self.stop, unit='updates/s')
         start_time, start_step = time.time(), step
         while step < c.bc_steps:
             metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
@@ -220,7 +224,7 @@ class Trainer:
     def _run_vmail(self):
         c = self.config
         step = int(self.env_step.numpy())
-        progress = Progress(c.steps, c.progress_every, step)
+        progress = Progress(c.steps, c.progress_every, step, self.stop)
         last = {}
         log_time, log_step = time.time(), step
         while step < c.steps:

@@ -6,6 +6,7 @@ that raises sends its traceback back; a worker that dies or goes silent is
 detected by polling, never waited on forever.
 """
 import multiprocessing
+import signal
 import sys
 import time
 import traceback
@@ -32,6 +33,9 @@ def make_env(spec):
 
 
 def _serve(conn, spec):
+    # Ctrl-C reaches the whole process group: the learner decides when its
+    # workers stop, so they ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if 'tensorflow' in sys.modules:
             raise RuntimeError(
@@ -45,7 +49,7 @@ def _serve(conn, spec):
     while True:
         try:
             command, payload = conn.recv()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             break
         if command == 'close':
             break
