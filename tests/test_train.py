@@ -69,6 +69,14 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
     assert steps == sorted(steps)
     assert snapshot(expert_dir) == before  # the expert folder is read-only
 
+    changed = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'cartpole', 'debug',
+         *common, '--steps', '800', '--deter_size', '20'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert changed.returncode != 0
+    assert 'cannot resume from' in changed.stderr and 'Traceback' not in changed.stderr
+    assert (logdir / 'checkpoint' / 'ckpt-600.index').exists()
+
 
 def test_missing_expert_dir_for_a_task_without_builtin_expert(tmp_path):
     result = subprocess.run(

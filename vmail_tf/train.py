@@ -21,10 +21,10 @@ def main(argv=None):
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.runs import StopRequested
-    from vmail_tf.trainer import Trainer
+    from vmail_tf.trainer import ResumeError, Trainer
     try:
         trainer = Trainer(config)
-    except (demos.DemoError, EnvWorkerError) as e:
+    except (demos.DemoError, EnvWorkerError, ResumeError) as e:
         sys.exit(f'error: {e}')
     try:
         trainer.run()

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 EVAL_SEED_OFFSET = 500
 
 
+class ResumeError(RuntimeError):
+    """The logdir's checkpoint cannot be restored into this config's agent."""
+
+
 class Progress:
     """A one-line status every `every` seconds: step, fps, eval return, losses,
     ETA. Each update is also a safe point to honour a stop request."""
@@ -93,8 +97,16 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
         if self.manager.latest_checkpoint:
-            self.checkpoint.restore(
-                self.manager.latest_checkpoint).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(
+                    self.manager.latest_checkpoint).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise ResumeError(
+                    f'cannot resume from {self.manager.latest_checkpoint}: it does '
+                    f'not match this config (were network sizes or the task '
+                    f'changed? see the earlier config-*.yaml in {self.logdir}). '
+                    f'Use a new --logdir for a different config. Detail: '
+                    f'{str(e).splitlines()[0]}') from None
             print(f'Resumed from {self.manager.latest_checkpoint} at env step '
                   f'{int(self.env_step.numpy())}', flush=True)
 
