@@ -45,8 +45,8 @@ def test_builtin_demos_are_recorded_once_then_reused(debug_config):
 
 
 def test_task_without_builtin_expert_needs_expert_dir(debug_config):
-    with pytest.raises(demos.DemoError, match='no --expert_dir given.*dmc_walker_walk'):
-        demos.resolve_expert_dir(with_(debug_config, task='dmc_walker_walk'))
+    with pytest.raises(demos.DemoError, match='no --expert_dir given.*dmc_cheetah_run'):
+        demos.resolve_expert_dir(with_(debug_config, task='dmc_cheetah_run'))
     with pytest.raises(demos.DemoError, match='is not a directory'):
         demos.resolve_expert_dir(with_(debug_config, expert_dir='/nonexistent/demos'))
 
@@ -165,3 +165,13 @@ def test_paper_format_walker_folder_trains_a_debug_step(tmp_path):
     batch = next(iter(replay.dataset(config.batch_size, 'pooled', 0.5, 1)))
     metrics = Agent(config, action_size=6).train(batch)
     assert all(np.isfinite(float(v)) for v in metrics.values())
+
+
+def test_shipped_walker_expert_is_a_builtin_and_checks_action_repeat(debug_config):
+    config = with_(debug_config, task='dmc_walker_walk', action_repeat=2)
+    expert = demos.BUILTIN_EXPERTS['dmc_walker_walk'](config)
+    obs = {'orientations': np.zeros(14), 'height': np.ones(1), 'velocity': np.zeros(9)}
+    action = expert(obs)
+    assert action.shape == (6,) and np.all(np.abs(action) <= 1)
+    with pytest.raises(demos.DemoError, match='acts every 2 env steps'):
+        demos.BUILTIN_EXPERTS['dmc_walker_walk'](with_(config, action_repeat=4))
