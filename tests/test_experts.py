@@ -6,7 +6,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.sac import SAC, TransitionReplay, tanh_log_det_jacobian
-from vmail_tf.experts.state_env import StateEnv, flatten_state
+from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
 
 
 def sac_config(**overrides):
@@ -81,13 +81,13 @@ def test_exported_numpy_policy_matches_the_tf_actor(tmp_path):
 
 
 def test_state_env_matches_the_pixel_env_state_layout():
-    env = StateEnv('dmc_walker_walk', action_repeat=2, time_limit=10)
+    env = make_state_env('dmc_walker_walk', action_repeat=2, time_limit=10)
     obs = env.reset()
     assert sorted(obs) == ['height', 'orientations', 'velocity']
-    assert flatten_state(obs).shape == (env.obs_size,) == (24,)
+    assert flatten_state(obs).shape == (state_size(env),) == (24,)
     steps = 0
     while True:
-        obs, reward, terminated, truncated = env.step(np.zeros(env.action_size))
+        obs, reward, terminated, truncated, _ = env.step(np.zeros(env.action_size))
         steps += 1
         if terminated or truncated:
             break

@@ -14,7 +14,7 @@ import tensorflow as tf
 from vmail_tf import losses
 from vmail_tf.agent import Agent, expert_pairs, preprocess
 from vmail_tf.driver import Driver
-from vmail_tf.envs.worker import EnvWorker, env_spec
+from vmail_tf.envs.worker import EnvWorker, env_spec, probe_action_size
 
 
 def random_batch(config, action_size, seed=0):
@@ -208,7 +208,7 @@ def collection(config, seconds):
 
 
 def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
-    action_size = _action_size(config)
+    action_size = probe_action_size(config)
     agent, data, results = train_step(config, action_size, steps)
     if do_profile:
         results['profile_s'] = profile(agent, data, steps)
@@ -223,14 +223,6 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
         with open(json_path, 'w') as f:
             json.dump(results, f, indent=2)
     return results
-
-
-def _action_size(config):
-    worker = EnvWorker(env_spec(config, 0), config.worker_timeout)
-    try:
-        return worker.action_size
-    finally:
-        worker.close()
 
 
 def format_table(results):

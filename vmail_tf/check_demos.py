@@ -17,6 +17,7 @@ import numpy as np
 
 from vmail_tf import config as config_lib
 from vmail_tf import demos, episodes
+from vmail_tf.envs.worker import probe_action_size
 
 
 def describe(directory, loaded):
@@ -46,15 +47,6 @@ def describe(directory, loaded):
     return lines
 
 
-def action_size_of(config):
-    from vmail_tf.envs.worker import EnvWorker, env_spec
-    worker = EnvWorker(env_spec(config, 0), config.worker_timeout)
-    try:
-        return worker.action_size
-    finally:
-        worker.close()
-
-
 def check(directory, config=None, action_size=None):
     """Returns (report lines, problems)."""
     failures = []
@@ -76,7 +68,7 @@ def main(argv=None):
     if not args.directory.is_dir():
         sys.exit(f'error: {args.directory} is not a directory')
     config = config_lib.parse_args(rest) if rest else None
-    action_size = action_size_of(config) if config else None
+    action_size = probe_action_size(config) if config else None
     lines, problems = check(args.directory, config, action_size)
     print('\n'.join(lines))
     for problem in problems:

@@ -16,20 +16,19 @@ import time
 import numpy as np
 
 from vmail_tf import config as config_lib
-from vmail_tf.experts.state_env import flatten_state
+from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
 from vmail_tf.runs import GracefulStop, StopRequested, crossed, write_config
 
 
 def evaluate(policy, config, episodes, seed):
     """Mean and sd of the return of `policy(obs dict)` over `episodes` on
     true states (no rendering)."""
-    from vmail_tf.experts.state_env import StateEnv
     returns = []
     for i in range(episodes):
-        env = StateEnv(config.task, config.action_repeat, config.time_limit, seed + i)
+        env = make_state_env(config.task, config.action_repeat, config.time_limit, seed + i)
         obs, total, done = env.reset(), 0.0, False
         while not done:
-            obs, reward, terminated, truncated = env.step(policy(obs))
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
             total += reward
             done = terminated or truncated
         returns.append(total)
@@ -41,7 +40,6 @@ class ExpertTrainer:
     def __init__(self, config):
         import tensorflow as tf
         from vmail_tf.experts.sac import SAC, TransitionReplay
-        from vmail_tf.experts.state_env import StateEnv
         from vmail_tf.logger import Logger
         self.tf = tf
         c = self.config = config
@@ -50,9 +48,10 @@ class ExpertTrainer:
         write_config(c, self.logdir)
         np.random.seed(c.seed)
         tf.random.set_seed(c.seed)
-        self.env = StateEnv(c.task, c.action_repeat, c.time_limit, c.seed)
-        self.sac = SAC(self.env.obs_size, self.env.action_size, c)
-        self.replay = TransitionReplay(c.replay_capacity, self.env.obs_size,
+        self.env = make_state_env(c.task, c.action_repeat, c.time_limit, c.seed)
+        obs_size = state_size(self.env)
+        self.sac = SAC(obs_size, self.env.action_size, c)
+        self.replay = TransitionReplay(c.replay_capacity, obs_size,
                                        self.env.action_size, c.seed)
         self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(sac=self.sac, env_step=self.env_step)
@@ -97,7 +96,7 @@ class ExpertTrainer:
                     action = np.random.uniform(-1, 1, self.env.action_size)
                 else:
                     action = self.sac.act(tf.constant(state[None]), True).numpy()[0]
-                next_obs, reward, terminated, truncated = self.env.step(action)
+                next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 next_state = flatten_state(next_obs)
                 self.replay.add(obs=state, action=action, reward=reward,
                                 next_obs=next_state, discount=0.0 if terminated else 1.0)

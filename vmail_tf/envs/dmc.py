@@ -36,13 +36,13 @@ def split_task(name):
 
 class DMCEnv:
     """A dm_control task: reset() -> obs; step(a) -> obs, reward, terminated,
-    truncated, info. Observations hold `image` (uint8 HxWx3) and the suite's
-    state vectors as float32; actions are in [-1, 1]; rewards are summed over
-    `action_repeat`; `time_limit` counts env steps.
+    truncated, info. Observations hold `image` (uint8 HxWx3, unless `render`
+    is off) and the suite's state vectors as float32; actions are in [-1, 1];
+    rewards are summed over `action_repeat`; `time_limit` counts env steps.
     """
 
     def __init__(self, name, action_repeat=2, image_size=64, time_limit=1000,
-                 camera=-1, fast_render=False, seed=0):
+                 camera=-1, fast_render=False, seed=0, render=True):
         from dm_control import suite
         from dm_control.mujoco.engine import Camera
         domain, task = split_task(name)
@@ -56,6 +56,9 @@ class DMCEnv:
         self._repeat = action_repeat
         self._limit = time_limit
         self._steps = 0
+        self._camera = None
+        if not render:
+            return
         if camera < 0:
             camera = QUADRUPED_CAMERA if domain == 'quadruped' else 0
         if fast_render:
@@ -67,7 +70,9 @@ class DMCEnv:
 
     @property
     def obs_spec(self):
-        spec = {'image': ((self._camera.height, self._camera.width, 3), 'uint8')}
+        spec = {}
+        if self._camera:
+            spec['image'] = ((self._camera.height, self._camera.width, 3), 'uint8')
         for key, value in self._env.observation_spec().items():
             spec[key] = (tuple(value.shape) or (1,), 'float32')
         return spec
@@ -75,7 +80,8 @@ class DMCEnv:
     def _obs(self, timestep):
         obs = {k: np.asarray(v, np.float32).reshape(-1)
                for k, v in timestep.observation.items()}
-        obs['image'] = self._camera.render()
+        if self._camera:
+            obs['image'] = self._camera.render()
         return obs
 
     def reset(self):

@@ -153,3 +153,12 @@ def env_spec(config, seed):
     keys = ('task', 'render_backend', 'action_repeat', 'image_size',
             'time_limit', 'camera', 'fast_render')
     return {**{key: config[key] for key in keys}, 'seed': int(seed)}
+
+
+def probe_action_size(config):
+    """The action dimension of a config's task, from a short-lived worker."""
+    worker = EnvWorker(env_spec(config, 0), config.worker_timeout)
+    try:
+        return worker.action_size
+    finally:
+        worker.close()
