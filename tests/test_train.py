@@ -67,6 +67,9 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
     steps = [json.loads(line)['step'] for line in open(logdir / 'metrics.jsonl')]
     assert max(steps) == 600 and min(s for s in steps if s > 400) > 400
     assert steps == sorted(steps)
+    kept = list(logdir.glob('config-*.yaml'))  # the changed config keeps the old one
+    assert len(kept) == 1 and 'steps: 400' in kept[0].read_text()
+    assert 'steps: 600' in (logdir / 'config.yaml').read_text()
     assert snapshot(expert_dir) == before  # the expert folder is read-only
 
     changed = subprocess.run(
