@@ -130,12 +130,12 @@ def merge(names, overrides=(), blocks=None):
     return Config(config)
 
 
-def parse_args(argv, description='', blocks=None):
+def parse_args(argv, description='', blocks=None, prog=None):
     """Parses `--configs a b --key value ...` into a Config."""
     blocks = blocks if blocks is not None else load_blocks()
     defaults = blocks['defaults']
     parser = argparse.ArgumentParser(
-        description=description,
+        prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='config keys (defaults from configs.yaml):\n' + '\n'.join(
             f'  --{key} {value!r}' for key, value in defaults.items()))

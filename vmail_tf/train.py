@@ -14,7 +14,8 @@ from vmail_tf import config as config_lib
 def main(argv=None):
     config = config_lib.parse_args(
         sys.argv[1:] if argv is None else argv,
-        description='Train V-MAIL from pixels and expert demonstrations.')
+        description='Train V-MAIL from pixels and expert demonstrations.',
+        prog='python -m vmail_tf.train')
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # hide TF's C++ info lines

@@ -137,7 +137,7 @@ def main(argv=None):
     config = config_lib.parse_args(
         sys.argv[1:] if argv is None else argv,
         description='Train a state-based SAC expert.',
-        blocks=config_lib.load_blocks('expert_sac'))
+        blocks=config_lib.load_blocks('expert_sac'), prog='python -m vmail_tf.train_expert')
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
