@@ -1,0 +1,94 @@
+"""Diagnoses how fast a discriminator can separate expert from imagined pairs.
+
+    python tools/probe_discriminator.py --logdir RUN [--updates 500] [--lrs 8e-5 3e-4]
+
+Restores a run's world model and actor, builds one fixed set of expert pairs
+(posterior latents of expert windows with the actions taken) and imagined
+policy pairs, then trains fresh discriminators on them, once per penalty
+variant and learning rate, and prints D(expert) and D(policy) as training
+goes. A discriminator that cannot separate fixed pairs within a few hundred
+updates gives the actor no signal.
+
+Imports TensorFlow only inside main(): env workers re-import this script.
+"""
+import argparse
+import os
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--logdir', required=True, type=pathlib.Path)
+    parser.add_argument('--updates', type=int, default=500)
+    parser.add_argument('--lrs', type=float, nargs='+', default=[8e-5, 3e-4])
+    parser.add_argument('--penalties', nargs='+', default=['params', 'input', 'none'])
+    args = parser.parse_args()
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    import tensorflow as tf
+
+    from vmail_tf import demos, networks, optim
+    from vmail_tf.agent import Agent, expert_pairs, preprocess
+    from vmail_tf.evaluate import load_run_config
+    from vmail_tf.losses import PENALTIES, discriminator_loss
+    from vmail_tf.replay import Replay
+
+    config = load_run_config(args.logdir)
+    expert_dir = (pathlib.Path(config.expert_dir).expanduser() if config.expert_dir
+                  else demos.cache_dir(config))
+    experts = demos.load_experts(expert_dir, config, _action_size(expert_dir))
+    agent = Agent(config, experts[0]['action'].shape[-1])
+    latest = tf.train.latest_checkpoint(str(args.logdir / 'checkpoint'))
+    tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
+    replay = Replay(10 ** 9, config.batch_length, seed=0)
+    for episode in experts:
+        replay.add_expert(episode)
+    batch = {k: tf.constant(v) for k, v in replay.sample_expert(config.batch_size).items()}
+    post, _ = agent.rssm.observe(agent.encoder(preprocess(batch['image'])), batch['action'])
+    expert_in = expert_pairs(agent.rssm.features(post), batch['action'])
+    start = {k: tf.reshape(v[:, :-1], [-1, v.shape[-1]]) for k, v in post.items()}
+    feats, actions = agent._imagine(start)
+    policy_in = tf.reshape(tf.concat([feats[:-1], actions], -1), [-1, expert_in.shape[-1]])
+    print(f'{latest}: {expert_in.shape[0]} expert pairs, {policy_in.shape[0]} imagined pairs')
+    rng = tf.random.Generator.from_seed(0)
+    for penalty in args.penalties:
+        for lr in args.lrs:
+            disc = networks.MLP(config.disc_units, config.disc_layers, 1, name='probe')
+            disc(expert_in[:1])
+            opt = optim.Optimizer('probe_opt', [disc], lr, config.grad_clip,
+                                  config.adam_eps, False)
+
+            @tf.function
+            def update():
+                with tf.GradientTape() as tape:
+                    e, p = disc(expert_in)[..., 0], disc(policy_in)[..., 0]
+                    loss = discriminator_loss(e, p)
+                    if penalty != 'none':
+                        picks = rng.uniform([tf.shape(expert_in)[0]], 0,
+                                            tf.shape(policy_in)[0], tf.int32)
+                        loss += config.disc_penalty_scale * PENALTIES[penalty](
+                            disc, expert_in, tf.gather(policy_in, picks), rng)
+                opt.minimize(tape, loss)
+                return tf.reduce_mean(tf.sigmoid(e)), tf.reduce_mean(tf.sigmoid(p))
+
+            marks = sorted({1, args.updates // 10, args.updates // 2, args.updates})
+            row = []
+            for step in range(1, args.updates + 1):
+                d_e, d_p = update()
+                if step in marks:
+                    row.append(f'{step}: {float(d_e):.2f}/{float(d_p):.2f}')
+            print(f'penalty {penalty:6s} lr {lr:.0e}  D(expert)/D(policy) after ' + ', '.join(row))
+
+
+def _action_size(expert_dir):
+    from vmail_tf import episodes
+    loaded = episodes.load_directory(expert_dir)
+    if not loaded:
+        sys.exit(f'error: no expert episodes in {expert_dir}')
+    return loaded[0][1]['action'].shape[-1]
+
+
+if __name__ == '__main__':
+    main()
