@@ -2,7 +2,6 @@
 `tf.Module`, trained by one graph-mode step (DESIGN.md section 2)."""
 import numpy as np
 import tensorflow as tf
-import tf_keras as keras
 
 from vmail_tf import dists, losses, networks, optim
 
@@ -34,9 +33,7 @@ class Agent(tf.Module):
         super().__init__(name='agent')
         self.config = config
         self.action_size = action_size
-        mixed = config.precision == 16
-        keras.mixed_precision.set_global_policy(
-            'mixed_float16' if mixed else 'float32')
+        mixed = optim.set_precision(config.precision)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         self.encoder = networks.ConvEncoder(config.cnn_depth)

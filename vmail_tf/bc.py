@@ -2,7 +2,6 @@
 and actor, trained by maximum likelihood on the expert's (image, action
 taken) pairs. It acts on the current image alone."""
 import tensorflow as tf
-import tf_keras as keras
 
 from vmail_tf import dists, networks, optim
 from vmail_tf.agent import preprocess
@@ -19,8 +18,7 @@ class BCAgent(tf.Module):
         super().__init__(name='bc_agent')
         self.config = config
         self.action_size = action_size
-        mixed = config.precision == 16
-        keras.mixed_precision.set_global_policy('mixed_float16' if mixed else 'float32')
+        mixed = optim.set_precision(config.precision)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         self.encoder = networks.ConvEncoder(config.cnn_depth)

@@ -43,3 +43,11 @@ class Optimizer(tf.Module):
             grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
         self.opt.apply_gradients(zip(grads, variables))
         return norm
+
+
+def set_precision(precision):
+    """Sets the Keras layers' compute dtype for `precision` (16 = mixed_float16,
+    32 = float32); returns whether mixed precision is on."""
+    mixed = precision == 16
+    keras.mixed_precision.set_global_policy('mixed_float16' if mixed else 'float32')
+    return mixed
