@@ -103,6 +103,12 @@ def test_plot_averages_seeds_on_shared_steps_and_writes_a_png(tmp_path):
     plot.main(['--out', str(out), '--expert', '50', '--method', 'V-MAIL', str(a), str(b),
                '--method', 'BC', str(bc)])
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    table = plot.summary_table(
+        {'V-MAIL': [plot.read_returns(a), plot.read_returns(b)],
+         'BC': [plot.read_returns(bc)]}, expert=50.0, offline={'BC'})
+    # V-MAIL at step 100, the last both seeds share: (10 + 20) / 2 = 15, sd 5.
+    assert '| V-MAIL | 2 | 15.0 ± 5.0 | 30 % | 100 env steps |' in table
+    assert '| BC | 1 | 7.0 ± 0.0 | 14 % | 5 updates |' in table
 
 
 def test_plot_names_the_file_without_eval_lines(tmp_path):

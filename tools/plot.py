@@ -8,7 +8,8 @@ Each --method names a line and the runs (seeds) averaged into it: the mean
 and a ±1 sd band of `eval/return` from each run's metrics.jsonl, on the env
 steps all its runs share. Runs that take no env steps (config.yaml says
 method: bc) are drawn as a horizontal line at their mean final return.
---expert draws a dashed line.
+--expert draws a dashed line. A markdown table of each method's final
+return (mean ± sd over its runs, at the last step they share) is printed.
 """
 import argparse
 import json
@@ -50,6 +51,30 @@ def curve(runs):
     return np.array(shared), values.mean(0), values.std(0)
 
 
+def final_returns(runs, offline):
+    """Each run's return at the last step all runs share (at its own last
+    evaluation when offline), and that step."""
+    if offline:
+        return np.array([r[max(r)] for r in runs]), max(max(r) for r in runs)
+    steps, _, _ = curve(runs)
+    if len(steps) == 0:
+        raise ValueError('the runs share no evaluation step')
+    return np.array([r[steps[-1]] for r in runs]), int(steps[-1])
+
+
+def summary_table(methods, expert=None, offline=()):
+    """Markdown rows: method, runs, final return mean ± sd, % of expert, steps."""
+    lines = ['| method | runs | final return | % of expert | at |',
+             '|---|---|---|---|---|']
+    for name, runs in methods.items():
+        final, step = final_returns(runs, name in offline)
+        share = f'{100 * final.mean() / expert:.0f} %' if expert else '–'
+        unit = 'updates' if name in offline else 'env steps'
+        lines.append(f'| {name} | {len(runs)} | {final.mean():.1f} ± {final.std():.1f} '
+                     f'| {share} | {step} {unit} |')
+    return '\n'.join(lines)
+
+
 def plot(methods, out, expert=None, title='', offline=()):
     """methods: {name: [returns of each run]}; `offline` names horizontal lines."""
     import matplotlib
@@ -59,7 +84,7 @@ def plot(methods, out, expert=None, title='', offline=()):
     for index, (name, runs) in enumerate(methods.items()):
         color = f'C{index}'
         if name in offline:
-            final = np.array([r[max(r)] for r in runs])
+            final, _ = final_returns(runs, offline=True)
             ax.axhline(final.mean(), color=color, linestyle='-.',
                        label=f'{name} ({len(runs)} seeds, no env steps)')
             ax.axhspan(final.mean() - final.std(), final.mean() + final.std(),
@@ -101,6 +126,7 @@ def main(argv=None):
             offline.add(name)
     plot(methods, args.out, args.expert, args.title, offline)
     print(f'wrote {args.out}')
+    print(summary_table(methods, args.expert, offline))
 
 
 if __name__ == '__main__':
