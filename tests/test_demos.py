@@ -1,3 +1,4 @@
+import hashlib
 import json
 import pathlib
 
@@ -94,7 +95,7 @@ def test_recorder_writes_episodes_and_validator_accepts_them(tmp_path):
     assert 'demo 2/2' in result.stderr and 'Return' in result.stdout
     assert len(episodes.list_files(out)) == 2
     info = json.loads((out / 'demos.json').read_text())
-    assert info['expert'] == 'builtin:dmc_cartpole_swingup' and info['time_limit'] == 200
+    assert info['expert'] == 'scripted:dmc_cartpole_swingup' and info['time_limit'] == 200
 
     result = run_module('vmail_tf.check_demos', str(out), *SHORT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -175,3 +176,18 @@ def test_shipped_walker_expert_is_a_builtin_and_checks_action_repeat(debug_confi
     assert action.shape == (6,) and np.all(np.abs(action) <= 1)
     with pytest.raises(demos.DemoError, match='acts every 2 env steps'):
         demos.BUILTIN_EXPERTS['dmc_walker_walk'](with_(config, action_repeat=4))
+
+
+def test_demo_cache_is_keyed_by_the_shipped_weights(debug_config, tmp_path, monkeypatch):
+    monkeypatch.setattr(demos, 'WEIGHTS_DIR', tmp_path)
+    config = with_(debug_config, task='dmc_walker_walk')
+    assert demos.cache_dir(config).name.endswith(f'-{config.num_demos}eps-scripted')
+    assert demos.builtin_expert_name('dmc_walker_walk') == 'scripted:dmc_walker_walk'
+    weights = tmp_path / 'dmc_walker_walk.npz'
+    weights.write_bytes(b'old weights')
+    old = demos.cache_dir(config)
+    weights.write_bytes(b'new weights')
+    new = demos.cache_dir(config)
+    digest = hashlib.sha256(b'new weights').hexdigest()[:10]
+    assert old != new and new.name.endswith(f'-sac{digest}')
+    assert demos.builtin_expert_name('dmc_walker_walk') == f'sac:dmc_walker_walk:{digest}'

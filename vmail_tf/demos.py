@@ -1,5 +1,6 @@
 """Expert demonstrations: the built-in scripted experts, recording them in the
 pixel env, and finding the expert folder a run should read."""
+import hashlib
 import json
 import logging
 import pathlib
@@ -50,13 +51,30 @@ class DemoError(RuntimeError):
     pass
 
 
+def weights_digest(task):
+    """A short hash of the shipped SAC weights of `task`, None if it has none:
+    it tells demos of new weights from demos cached by older ones."""
+    weights = WEIGHTS_DIR / f'{task}.npz'
+    if not weights.exists():
+        return None
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
+
+
+def builtin_expert_name(task):
+    digest = weights_digest(task)
+    return f'scripted:{task}' if digest is None else f'sac:{task}:{digest}'
+
+
 def cache_dir(config):
     """The folder for a task's built-in demos under `demo_cache`: its name
-    carries every env setting that changes the pixels or the dynamics."""
+    carries the expert and every env setting that changes the pixels or the
+    dynamics."""
     render = 'fastrender' if config.fast_render else 'fullrender'
+    digest = weights_digest(config.task)
+    expert = 'scripted' if digest is None else f'sac{digest}'
     name = (f'{config.task}-repeat{config.action_repeat}-{config.image_size}px-'
             f'limit{config.time_limit}-camera{config.camera}-{render}-'
-            f'{config.num_demos}eps')
+            f'{config.num_demos}eps-{expert}')
     return pathlib.Path(config.demo_cache).expanduser() / name
 
 
@@ -115,7 +133,7 @@ def resolve_expert_dir(config):
     partial = target.with_name(f'.{target.name}.partial-{uuid.uuid4().hex[:8]}')
     try:
         record(BUILTIN_EXPERTS[config.task](config), config, partial,
-               config.num_demos, name=f'scripted:{config.task}')
+               config.num_demos, name=builtin_expert_name(config.task))
         partial.rename(target)
     finally:
         if partial.exists():

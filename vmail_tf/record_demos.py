@@ -27,7 +27,7 @@ def load_expert(spec, config):
             raise demos.DemoError(
                 f'task {config.task} has no built-in expert (built-in: '
                 f'{", ".join(demos.BUILTIN_EXPERTS)}); pass --expert policy.npz')
-        return demos.BUILTIN_EXPERTS[config.task](config), f'builtin:{config.task}'
+        return demos.BUILTIN_EXPERTS[config.task](config), demos.builtin_expert_name(config.task)
     path = pathlib.Path(spec)
     if not path.is_file():
         raise demos.DemoError(f'--expert {spec}: expected `builtin` or an expert weights file')
