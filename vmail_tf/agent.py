@@ -114,20 +114,9 @@ class Agent(tf.Module):
     def _train(self, data):
         """One V-MAIL update on {'model': batch, 'expert': batch}; returns metrics."""
         c = self.config
-        model, expert = data['model'], data['expert']
-        metrics = {}
-
-        # 1. World model (Eq. 7): KL with free nats minus image log-likelihood.
-        with tf.GradientTape() as tape:
-            embed = self.encoder(preprocess(model['image']))
-            post, prior = self.rssm.observe(embed, model['action'])
-            recon = self.decoder(self.rssm.features(post))
-            image_ll = losses.image_log_likelihood(preprocess(model['image']), recon)
-            kl_term, kl = losses.kl_loss(post, prior, c.free_nats)
-            model_loss = kl_term - image_ll
-            scaled = self.model_opt.scale(model_loss)
-        metrics['model_grad_norm'] = self.model_opt.minimize(tape, scaled)
-        metrics.update(model_loss=model_loss, kl=kl, image_loss=-image_ll)
+        expert = data['expert']
+        # 1. World model (Eq. 7).
+        post, metrics = self._train_model(data['model'])
 
         # 2. Expert latents: posterior at t paired with the action taken at t,
         # which the episode stores at index t + 1.
@@ -182,6 +171,21 @@ class Agent(tf.Module):
         metrics['value_loss'] = value_loss
         self.step.assign_add(1)
         return metrics
+
+    def _train_model(self, model):
+        """One world-model update (Eq. 7): KL with free nats minus the image
+        log-likelihood. Returns the posterior states and metrics."""
+        with tf.GradientTape() as tape:
+            embed = self.encoder(preprocess(model['image']))
+            post, prior = self.rssm.observe(embed, model['action'])
+            recon = self.decoder(self.rssm.features(post))
+            image_ll = losses.image_log_likelihood(preprocess(model['image']), recon)
+            kl_term, kl = losses.kl_loss(post, prior, self.config.free_nats)
+            model_loss = kl_term - image_ll
+            scaled = self.model_opt.scale(model_loss)
+        grad_norm = self.model_opt.minimize(tape, scaled)
+        return post, {'model_grad_norm': grad_norm, 'model_loss': model_loss,
+                      'kl': kl, 'image_loss': -image_ll}
 
     def _imagine(self, start):
         """Rolls the prior `horizon` steps from `start` (N states) with actions
