@@ -46,8 +46,8 @@ def test_builtin_demos_are_recorded_once_then_reused(debug_config):
 
 
 def test_task_without_builtin_expert_needs_expert_dir(debug_config):
-    with pytest.raises(demos.DemoError, match='no --expert_dir given.*dmc_cheetah_run'):
-        demos.resolve_expert_dir(with_(debug_config, task='dmc_cheetah_run'))
+    with pytest.raises(demos.DemoError, match='no --expert_dir given.*dmc_hopper_hop'):
+        demos.resolve_expert_dir(with_(debug_config, task='dmc_hopper_hop'))
     with pytest.raises(demos.DemoError, match='is not a directory'):
         demos.resolve_expert_dir(with_(debug_config, expert_dir='/nonexistent/demos'))
 

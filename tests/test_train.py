@@ -83,8 +83,8 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
 
 def test_missing_expert_dir_for_a_task_without_builtin_expert(tmp_path):
     result = subprocess.run(
-        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'cheetah', 'debug',
-         '--logdir', str(tmp_path / 'run')],
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'debug',
+         '--task', 'dmc_hopper_hop', '--logdir', str(tmp_path / 'run')],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert 'no --expert_dir given' in result.stderr
