@@ -112,3 +112,19 @@ def test_sigterm_saves_a_checkpoint_to_resume_from(tmp_path):
     assert process.returncode == 130, output
     assert 'saving a checkpoint' in output
     assert list((logdir / 'checkpoint').glob('ckpt-*.index')), output
+
+
+def test_model_pretraining_runs_once_after_the_prefill(tmp_path):
+    config = config_lib.merge(['dmc', 'cartpole', 'debug'], [
+        ('demo_cache', str(tmp_path / 'cache'))])
+    logdir = tmp_path / 'run'
+    train('--logdir', str(logdir), '--expert_dir', str(demos.resolve_expert_dir(config)),
+          '--steps', '300', '--model_pretrain', '3')
+    lines = [json.loads(line) for line in open(logdir / 'metrics.jsonl')]
+    pretrain = [line for line in lines if 'pretrain/model_loss' in line]
+    assert len(pretrain) == 1
+    assert config.prefill <= pretrain[0]['step'] < config.prefill + config.action_repeat
+    assert pretrain[0]['pretrain/model_loss'] > 0 and 'pretrain/kl' in pretrain[0]
+    # debug: prefill 100, then 2 V-MAIL updates per 100 env steps; pretraining
+    # updates are not V-MAIL updates
+    assert [line['train/updates'] for line in lines if 'train/updates' in line][-1] == 6

@@ -85,7 +85,6 @@ def main(argv=None):
         replay.add_expert(episode)
 
     agent = Agent(config, action_size)
-    update = tf.function(lambda batch: agent._train_model(batch)[1])
 
     @tf.function
     def reconstruct(image, action):
@@ -112,7 +111,7 @@ def main(argv=None):
         batch = {k: tf.constant(v) for k, v in replay.sample_model(
             config.batch_size, config.model_data, config.model_expert_fraction).items()}
         start = time.perf_counter()
-        metrics = update(batch)
+        metrics = agent.train_model(batch)
         seconds += time.perf_counter() - start
         if step % args.every == 0 or step == args.updates:
             row = {'update': step, 'seconds': round(seconds, 1),

@@ -59,6 +59,8 @@ class Agent(tf.Module):
         self._build()
         jit = config.jit or None
         self.train = tf.function(self._train, jit_compile=jit)
+        self.train_model = tf.function(
+            lambda model: self._train_model(model)[1], jit_compile=jit)
         self.policy = tf.function(self._policy)
         self.video = tf.function(self._video)
 

@@ -172,6 +172,18 @@ class Trainer:
             on_step(index + 1, metrics)
         return metrics
 
+    def _pretrain_model(self, on_step):
+        """`model_pretrain` world-model updates on the prefill and expert data,
+        so that the first imagined rollouts start from a model that has
+        learned the scene (a fresh model needs thousands of updates to draw
+        cartpole's swinging pole: README, "Learning runs")."""
+        for index in range(self.config.model_pretrain):
+            metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
+            on_step(index + 1, metrics)
+        if self.config.model_pretrain:
+            self.logger.scalars(self._step(), {
+                f'pretrain/{k}': v for k, v in metrics.items()})
+
     def _log(self, step, fps):
         scalars = {f'train/{k}': np.mean(v) for k, v in self.train_metrics.items()}
         scalars.update({k: np.mean(v) for k, v in self.episode_stats.items()})
@@ -251,6 +263,9 @@ class Trainer:
             self._store(finished)
             before, step = step, step + taken
             self.env_step.assign(step)
+            if step >= c.prefill and int(self.agent.step.numpy()) == 0:
+                self._pretrain_model(lambda done, metrics: progress.update(
+                    step, metrics, f'model pretraining {done}/{c.model_pretrain}'))
             if step >= c.prefill:
                 last = self._train(lambda done, metrics: progress.update(
                     step, metrics, f'training {done}/{c.train_steps}'))
