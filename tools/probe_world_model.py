@@ -10,12 +10,12 @@ episodes of `--episodes` and the run's expert demos, and keeps the last
 `--holdout` episodes of each aside. Every `--every` updates it prints the
 posterior reconstruction error of the held-out agent and expert episodes
 (squared error summed over a frame's pixels, in [0, 1] units) and the
-seconds spent in updates (the first one builds the graph), appends them to OUT/probe.jsonl, and saves an open-loop
-prediction of held-out agent windows as OUT/openloop-<update>.png (rows truth,
-model, error; five frames from frame 2 to the last; frames 0-4 are
-observed, the rest imagined). Config keys after the
-probe's own flags work as in training (`--configs ... --key value`), so two
-settings can be compared on the same data and the same clock.
+seconds spent in updates (the first one builds the graph), appends them to
+OUT/probe.jsonl, and saves an open-loop prediction of held-out agent windows
+as OUT/openloop-<update>.png (rows truth, model, error; five frames from
+frame 2 to the last; frames 0-4 are observed, the rest imagined). Config
+keys after the probe's own flags work as in training (`--configs ...
+--key value`), so two settings can be compared on the same data and clock.
 
 Imports TensorFlow only inside main(): env workers re-import this script.
 """

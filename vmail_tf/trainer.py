@@ -263,10 +263,10 @@ class Trainer:
             self._store(finished)
             before, step = step, step + taken
             self.env_step.assign(step)
-            if step >= c.prefill and int(self.agent.step.numpy()) == 0:
-                self._pretrain_model(lambda done, metrics: progress.update(
-                    step, metrics, f'model pretraining {done}/{c.model_pretrain}'))
             if step >= c.prefill:
+                if int(self.agent.step.numpy()) == 0:
+                    self._pretrain_model(lambda done, metrics: progress.update(
+                        step, metrics, f'model pretraining {done}/{c.model_pretrain}'))
                 last = self._train(lambda done, metrics: progress.update(
                     step, metrics, f'training {done}/{c.train_steps}'))
             if crossed(before, step, c.log_every) or step >= c.steps:
