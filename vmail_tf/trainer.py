@@ -42,16 +42,27 @@ class Progress:
         self.last_print = 0.0
         self.eval_return = None
 
-    def update(self, step, metrics, phase='', force=False):
+    def restart(self, step):
+        """Measure the rate from here: a phase that took time without
+        advancing the step (world-model pretraining) would skew the ETA."""
+        self.start_time, self.start_step = time.time(), step
+
+    def update(self, step, metrics, phase='', force=False, eta=None):
+        """`eta`: seconds left of a phase whose rate is not the step rate;
+        the line then shows that phase's ETA instead of the run's."""
         self.stop.check()
         now = time.time()
         if not force and now - self.last_print < self.every:
             return
         self.last_print = now
-        fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
-        eta = (self.total - step) / fps if fps > 0 else float('inf')
+        parts, eta_label = [f'step {step}/{self.total}'], 'ETA'
+        if eta is not None:
+            eta_label = 'ETA of this phase'
+        else:
+            fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
+            eta = (self.total - step) / fps if fps > 0 else float('inf')
+            parts.append(f'{fps:.1f} {self.unit}')
         eta = str(datetime.timedelta(seconds=int(eta))) if np.isfinite(eta) else '?'
-        parts = [f'step {step}/{self.total}', f'{fps:.1f} {self.unit}']
         if phase:
             parts.append(phase)
         if self.eval_return is not None:
@@ -62,7 +73,7 @@ class Progress:
                   if key in metrics]
         if losses:
             parts.append(' '.join(losses))
-        parts.append(f'ETA {eta}')
+        parts.append(f'{eta_label} {eta}')
         print(' | '.join(parts), flush=True)
 
 
@@ -177,9 +188,10 @@ class Trainer:
         so that the first imagined rollouts start from a model that has
         learned the scene (a fresh model needs thousands of updates to draw
         cartpole's swinging pole: README, "Learning runs")."""
-        for index in range(self.config.model_pretrain):
+        total, start = self.config.model_pretrain, time.time()
+        for done in range(1, total + 1):
             metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
-            on_step(index + 1, metrics)
+            on_step(done, metrics, (time.time() - start) / done * (total - done))
         if self.config.model_pretrain:
             self.logger.scalars(self._step(), {
                 f'pretrain/{k}': v for k, v in metrics.items()})
@@ -265,8 +277,10 @@ class Trainer:
             self.env_step.assign(step)
             if step >= c.prefill:
                 if int(self.agent.step.numpy()) == 0:
-                    self._pretrain_model(lambda done, metrics: progress.update(
-                        step, metrics, f'model pretraining {done}/{c.model_pretrain}'))
+                    self._pretrain_model(lambda done, metrics, eta: progress.update(
+                        step, metrics, f'model pretraining {done}/{c.model_pretrain}',
+                        eta=eta))
+                    progress.restart(step)
                 last = self._train(lambda done, metrics: progress.update(
                     step, metrics, f'training {done}/{c.train_steps}'))
             if crossed(before, step, c.log_every) or step >= c.steps:

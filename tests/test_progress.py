@@ -1,0 +1,31 @@
+"""The progress line: the run's ETA from the step rate, or a phase's own ETA."""
+import types
+
+from vmail_tf.trainer import Progress
+
+NO_STOP = types.SimpleNamespace(check=lambda: None)
+
+
+def test_a_phase_eta_replaces_the_step_rate(capsys):
+    progress = Progress(total=1000, every=0.0, start_step=100, stop=NO_STOP)
+    progress.update(100, {'model_loss': 12.0}, 'model pretraining 5/10', eta=65)
+    line = capsys.readouterr().out.strip()
+    assert line == 'step 100/1000 | model pretraining 5/10 | model 12 | ETA of this phase 0:01:05'
+
+
+def test_restart_measures_the_rate_from_the_new_step(capsys):
+    progress = Progress(total=1000, every=0.0, start_step=0, stop=NO_STOP)
+    progress.restart(500)
+    progress.update(500, {})
+    # no step since the restart: no rate yet, so no ETA
+    assert capsys.readouterr().out.strip() == 'step 500/1000 | 0.0 fps | ETA ?'
+
+
+def test_lines_wait_for_the_interval_unless_forced(capsys):
+    progress = Progress(total=10, every=3600.0, start_step=0, stop=NO_STOP)
+    progress.update(1, {})
+    first = capsys.readouterr().out
+    progress.update(2, {})
+    assert capsys.readouterr().out == ''
+    progress.update(3, {}, force=True)
+    assert first.startswith('step 1/10') and capsys.readouterr().out.startswith('step 3/10')
