@@ -70,9 +70,15 @@ def summary_table(methods, expert=None, offline=()):
         final, step = final_returns(runs, name in offline)
         share = f'{100 * final.mean() / expert:.0f} %' if expert else '–'
         unit = 'updates' if name in offline else 'env steps'
-        lines.append(f'| {name} | {len(runs)} | {final.mean():.1f} ± {final.std():.1f} '
+        # an sd over one run would read as "no spread"; there is no estimate
+        spread = f' ± {final.std():.1f}' if len(runs) > 1 else ''
+        lines.append(f'| {name} | {len(runs)} | {final.mean():.1f}{spread} '
                      f'| {share} | {step} {unit} |')
     return '\n'.join(lines)
+
+
+def seeds(runs):
+    return f'{len(runs)} seed' + ('s' if len(runs) > 1 else '')
 
 
 def plot(methods, out, expert=None, title='', offline=()):
@@ -86,14 +92,14 @@ def plot(methods, out, expert=None, title='', offline=()):
         if name in offline:
             final, _ = final_returns(runs, offline=True)
             ax.axhline(final.mean(), color=color, linestyle='-.',
-                       label=f'{name} ({len(runs)} seeds, no env steps)')
+                       label=f'{name} ({seeds(runs)}, no env steps)')
             ax.axhspan(final.mean() - final.std(), final.mean() + final.std(),
                        color=color, alpha=0.15)
             continue
         steps, mean, sd = curve(runs)
         if len(steps) == 0:
             raise ValueError(f'the runs of {name} share no evaluation step')
-        ax.plot(steps, mean, color=color, label=f'{name} ({len(runs)} seeds)')
+        ax.plot(steps, mean, color=color, label=f'{name} ({seeds(runs)})')
         ax.fill_between(steps, mean - sd, mean + sd, color=color, alpha=0.2)
     if expert is not None:
         ax.axhline(expert, color='black', linestyle='--', label='expert')
