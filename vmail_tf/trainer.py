@@ -55,10 +55,9 @@ class Progress:
         if not force and now - self.last_print < self.every:
             return
         self.last_print = now
-        parts, eta_label = [f'step {step}/{self.total}'], 'ETA'
-        if eta is not None:
-            eta_label = 'ETA of this phase'
-        else:
+        parts = [f'step {step}/{self.total}']
+        eta_label = 'ETA' if eta is None else 'ETA of this phase'
+        if eta is None:
             fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
             eta = (self.total - step) / fps if fps > 0 else float('inf')
             parts.append(f'{fps:.1f} {self.unit}')
@@ -192,7 +191,7 @@ class Trainer:
         for done in range(1, total + 1):
             metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
             on_step(done, metrics, (time.time() - start) / done * (total - done))
-        if self.config.model_pretrain:
+        if total:
             self.logger.scalars(self._step(), {
                 f'pretrain/{k}': v for k, v in metrics.items()})
 
