@@ -30,6 +30,16 @@ def test_image_log_likelihood_sums_pixels_and_averages_images():
     assert got == pytest.approx((first + second) / 2, rel=1e-5)
 
 
+def test_image_squared_error_is_the_likelihood_without_its_constant():
+    image = tf.zeros([2, 1, 2, 1])
+    mean = tf.constant([[[[1.0], [-2.0]]], [[[0.0], [0.5]]]])
+    # per image: 1 + 4 = 5 and 0.25; their mean
+    assert losses.image_squared_error(image, mean).numpy() == pytest.approx(2.625)
+    constant = 0.5 * math.log(2 * math.pi) * 2
+    ll = losses.image_log_likelihood(image, mean).numpy()
+    assert -ll == pytest.approx(constant + 0.5 * 2.625, rel=1e-6)
+
+
 def test_lambda_one_without_bootstrap_is_the_discounted_sum():
     rewards = tf.constant([[1.0], [2.0], [3.0]])
     values = tf.constant([[10.0], [20.0], [30.0]])

@@ -8,9 +8,9 @@ NO_STOP = types.SimpleNamespace(check=lambda: None)
 
 def test_a_phase_eta_replaces_the_step_rate(capsys):
     progress = Progress(total=1000, every=0.0, start_step=100, stop=NO_STOP)
-    progress.update(100, {'model_loss': 12.0}, 'model pretraining 5/10', eta=65)
+    progress.update(100, {'image_error': 12.0, 'model_loss': 11303.0}, 'model pretraining 5/10', eta=65)
     line = capsys.readouterr().out.strip()
-    assert line == 'step 100/1000 | model pretraining 5/10 | model 12 | ETA of this phase 0:01:05'
+    assert line == 'step 100/1000 | model pretraining 5/10 | image error 12 | ETA of this phase 0:01:05'
 
 
 def test_restart_measures_the_rate_from_the_new_step(capsys):

@@ -43,8 +43,9 @@ def split_holdout(episodes, holdout, what):
 def frame_error(truth, recon):
     """Squared error summed over each frame's pixels, averaged over frames;
     `truth` uint8, `recon` in [-0.5, 0.5] like the decoder's mean."""
-    truth = truth.astype(np.float32) / 255.0 - 0.5
-    return float(np.mean(np.sum((truth - recon) ** 2, axis=(-3, -2, -1))))
+    from vmail_tf.agent import preprocess
+    from vmail_tf.losses import image_squared_error
+    return float(image_squared_error(preprocess(truth), recon))
 
 
 def main(argv=None):

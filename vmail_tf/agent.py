@@ -181,13 +181,15 @@ class Agent(tf.Module):
             embed = self.encoder(preprocess(model['image']))
             post, prior = self.rssm.observe(embed, model['action'])
             recon = self.decoder(self.rssm.features(post))
-            image_ll = losses.image_log_likelihood(preprocess(model['image']), recon)
+            image = preprocess(model['image'])
+            image_ll = losses.image_log_likelihood(image, recon)
             kl_term, kl = losses.kl_loss(post, prior, self.config.free_nats)
             model_loss = kl_term - image_ll
             scaled = self.model_opt.scale(model_loss)
         grad_norm = self.model_opt.minimize(tape, scaled)
         return post, {'model_grad_norm': grad_norm, 'model_loss': model_loss,
-                      'kl': kl, 'image_loss': -image_ll}
+                      'kl': kl, 'image_loss': -image_ll,
+                      'image_error': losses.image_squared_error(image, recon)}
 
     def _imagine(self, start):
         """Rolls the prior `horizon` steps from `start` (N states) with actions

@@ -18,6 +18,13 @@ def image_log_likelihood(image, mean):
         dists.normal_log_prob(image, mean), [-3, -2, -1]))
 
 
+def image_squared_error(image, mean):
+    """Mean over images of the squared error summed over pixels: the part of
+    the image loss that training moves (the rest is a constant, 0.5 log 2pi
+    per pixel, about 11291 at 64 x 64 x 3)."""
+    return tf.reduce_mean(tf.reduce_sum(tf.square(image - mean), [-3, -2, -1]))
+
+
 def lambda_return(rewards, next_values, bootstrap, discount, lam):
     """TD(lambda) returns over a time-major horizon.
 

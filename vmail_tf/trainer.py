@@ -66,7 +66,7 @@ class Progress:
             parts.append(phase)
         if self.eval_return is not None:
             parts.append(f'eval return {self.eval_return:.1f}')
-        names = {'model_loss': 'model', 'kl': 'kl', 'd_expert': 'D(expert)',
+        names = {'image_error': 'image error', 'kl': 'kl', 'd_expert': 'D(expert)',
                  'd_policy': 'D(policy)', 'actor_loss': 'actor', 'bc_loss': 'BC loss'}
         losses = [f'{label} {metrics[key]:.3g}' for key, label in names.items()
                   if key in metrics]
