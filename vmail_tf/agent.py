@@ -178,10 +178,9 @@ class Agent(tf.Module):
         """One world-model update (Eq. 7): KL with free nats minus the image
         log-likelihood. Returns the posterior states and metrics."""
         with tf.GradientTape() as tape:
-            embed = self.encoder(preprocess(model['image']))
-            post, prior = self.rssm.observe(embed, model['action'])
-            recon = self.decoder(self.rssm.features(post))
             image = preprocess(model['image'])
+            post, prior = self.rssm.observe(self.encoder(image), model['action'])
+            recon = self.decoder(self.rssm.features(post))
             image_ll = losses.image_log_likelihood(image, recon)
             kl_term, kl = losses.kl_loss(post, prior, self.config.free_nats)
             model_loss = kl_term - image_ll
