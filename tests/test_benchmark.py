@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from vmail_tf import benchmark, losses
+from vmail_tf import benchmark, losses, precision
 from vmail_tf.agent import Agent, preprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,5 +78,8 @@ def test_benchmark_cli_writes_the_median_step_time(tmp_path):
     assert 'train step: median' in result.stdout
     results = json.loads(out.read_text())
     assert results['train_step_median_s'] > 0
-    assert results['train_step_min_s'] <= results['train_step_median_s'] <= results['train_step_max_s']
     assert results['config']['batch_size'] == 3
+    assert results['policy'] == 'float32'
+    model, flags = precision.cpu_info()
+    assert results['cpu']['model'] == model and model in result.stdout
+    assert set(results['cpu']['flags']) == flags & set(precision.REPORTED_FLAGS)

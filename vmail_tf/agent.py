@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import dists, losses, networks, optim
+from vmail_tf import dists, losses, networks, optim, precision
 
 
 def preprocess(image):
@@ -33,7 +33,7 @@ class Agent(tf.Module):
         super().__init__(name='agent')
         self.config = config
         self.action_size = action_size
-        mixed = optim.set_precision(config.precision)
+        self.policy_name, loss_scaling = precision.set_policy(config.precision)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         self.encoder = networks.ConvEncoder(config.cnn_depth)
@@ -49,7 +49,7 @@ class Agent(tf.Module):
         self.value = networks.MLP(
             config.num_units, config.value_layers, 1, name='value')
         opt = lambda name, modules, lr: optim.Optimizer(
-            name, modules, lr, config.grad_clip, config.adam_eps, mixed)
+            name, modules, lr, config.grad_clip, config.adam_eps, loss_scaling)
         self.model_opt = opt(
             'model_opt', [self.encoder, self.rssm, self.decoder], config.model_lr)
         self.disc_opt = opt('disc_opt', [self.discriminator], config.disc_lr)

@@ -3,7 +3,7 @@ and actor, trained by maximum likelihood on the expert's (image, action
 taken) pairs. It acts on the current image alone."""
 import tensorflow as tf
 
-from vmail_tf import dists, networks, optim
+from vmail_tf import dists, networks, optim, precision
 from vmail_tf.agent import preprocess
 
 
@@ -18,7 +18,7 @@ class BCAgent(tf.Module):
         super().__init__(name='bc_agent')
         self.config = config
         self.action_size = action_size
-        mixed = optim.set_precision(config.precision)
+        self.policy_name, loss_scaling = precision.set_policy(config.precision)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         self.encoder = networks.ConvEncoder(config.cnn_depth)
@@ -26,7 +26,7 @@ class BCAgent(tf.Module):
             action_size, config.num_units, config.actor_layers,
             config.actor_init_std, config.actor_mean_scale, rng=self.rng)
         self.opt = optim.Optimizer('bc_opt', [self.encoder, self.actor], config.bc_lr,
-                                   config.grad_clip, config.adam_eps, mixed)
+                                   config.grad_clip, config.adam_eps, loss_scaling)
         size = config.image_size
         self.actor.params(self.encoder(tf.zeros([1, size, size, 3])))
         self.opt.build()

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import losses
+from vmail_tf import losses, precision
 from vmail_tf.agent import Agent, expert_pairs, preprocess
 from vmail_tf.driver import Driver
 from vmail_tf.envs.worker import EnvWorker, env_spec, probe_action_size
@@ -102,6 +102,7 @@ def train_step(config, action_size, steps):
     median = statistics.median(times)
     flops = step_flops(config, action_size)
     return agent, data, {
+        'policy': agent.policy_name,
         'train_step_first_s': first,
         'train_step_median_s': median,
         'train_step_min_s': min(times),
@@ -219,6 +220,7 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
         'task', 'batch_size', 'batch_length', 'precision', 'jit', 'cnn_depth',
         'deter_size', 'stoch_size', 'num_units', 'horizon', 'envs', 'fast_render')}
     results['devices'] = [d.device_type for d in tf.config.list_physical_devices()]
+    results['cpu'] = precision.describe_cpu()
     if json_path:
         with open(json_path, 'w') as f:
             json.dump(results, f, indent=2)
@@ -226,7 +228,11 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
 
 
 def format_table(results):
+    cpu = results['cpu']
     rows = [
+        ('CPU', f"{cpu['model']}, {cpu['cores']} cores, flags {' '.join(cpu['flags']) or '-'}, "
+                f"oneDNN {'on' if cpu['onednn'] else 'off'}"),
+        ('precision policy', results['policy']),
         ('train step: first call (trace + run)', f"{results['train_step_first_s']:.2f} s"),
         ('train step: median / min / max',
          f"{results['train_step_median_s']:.3f} / {results['train_step_min_s']:.3f} / "

@@ -14,7 +14,7 @@ CONFIGS_PATH = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 # Keys whose value must be one of a fixed set.
 CHOICES = {
     'method': ('vmail', 'bc'),
-    'precision': (16, 32),
+    'precision': ('32', '16', 'bf16', 'auto'),
     'image_size': (64,),
     'render_backend': ('egl', 'osmesa'),
     'model_data': ('pooled', 'fraction'),
@@ -80,6 +80,8 @@ def coerce(key, value, default):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
     else:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # YAML and the command line read `32` as a number
         ok = isinstance(value, str)
     if not ok:
         raise ConfigError(

@@ -1,19 +1,19 @@
 """Adam over a fixed set of modules, with global-norm clipping (unless `clip`
-is None) and, under mixed precision only, dynamic loss scaling."""
+is None) and, under float16 mixed precision only, dynamic loss scaling."""
 import tensorflow as tf
 import tf_keras as keras
 
 
 class Optimizer(tf.Module):
 
-    def __init__(self, name, modules, lr, clip, eps, mixed_precision):
+    def __init__(self, name, modules, lr, clip, eps, loss_scaling):
         super().__init__(name=name)
         self.modules = modules
         self.clip = clip
-        self.mixed_precision = mixed_precision
+        self.loss_scaling = loss_scaling
         opt = keras.optimizers.Adam(lr, epsilon=eps)
         self.opt = (keras.mixed_precision.LossScaleOptimizer(opt)
-                    if mixed_precision else opt)
+                    if loss_scaling else opt)
 
     @property
     def variables_to_train(self):
@@ -24,16 +24,16 @@ class Optimizer(tf.Module):
         self.opt.build(self.variables_to_train)
 
     def scale(self, loss):
-        """The loss to differentiate: scaled under mixed precision. Call it
+        """The loss to differentiate: scaled under float16 mixed precision. Call it
         inside the gradient tape."""
-        return self.opt.get_scaled_loss(loss) if self.mixed_precision else loss
+        return self.opt.get_scaled_loss(loss) if self.loss_scaling else loss
 
     def minimize(self, tape, scaled_loss):
         """Applies one clipped Adam step for a loss from `scale`; returns the
         gradient norm before clipping."""
         variables = self.variables_to_train
         grads = tape.gradient(scaled_loss, variables)
-        if self.mixed_precision:
+        if self.loss_scaling:
             grads = self.opt.get_unscaled_gradients(grads)
         missing = [v.name for v, g in zip(variables, grads) if g is None]
         if missing:
@@ -43,11 +43,3 @@ class Optimizer(tf.Module):
             grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
         self.opt.apply_gradients(zip(grads, variables))
         return norm
-
-
-def set_precision(precision):
-    """Sets the Keras layers' compute dtype for `precision` (16 = mixed_float16,
-    32 = float32); returns whether mixed precision is on."""
-    mixed = precision == 16
-    keras.mixed_precision.set_global_policy('mixed_float16' if mixed else 'float32')
-    return mixed

@@ -85,7 +85,7 @@ class Trainer:
         write_config(c, self.logdir)
         np.random.seed(c.seed)
         tf.random.set_seed(c.seed)
-        if c.precision == 16 and not tf.config.list_physical_devices('GPU'):
+        if c.precision == '16' and not tf.config.list_physical_devices('GPU'):
             log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
         self.bc = c.method == 'bc'
         self.expert_dir = demos.resolve_expert_dir(c)
@@ -102,8 +102,17 @@ class Trainer:
         experts = demos.load_experts(self.expert_dir, c, action_size)
 
         self.agent = BCAgent(c, action_size) if self.bc else Agent(c, action_size)
+        print(f'Precision {c.precision}: {self.agent.policy_name}', flush=True)
         self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_step')
-        self.checkpoint = tf.train.Checkpoint(agent=self.agent, env_step=self.env_step)
+        # The round in progress, so that a stop anywhere resumes it exactly:
+        # the env step it started from (equal to env_step once it is done),
+        # its updates still owed, and the world-model pretraining done so far.
+        self.round_start = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.owed_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.pretrain_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(
+            agent=self.agent, env_step=self.env_step, round_start=self.round_start,
+            owed_updates=self.owed_updates, pretrain_done=self.pretrain_done)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
         if self.manager.latest_checkpoint:
@@ -174,26 +183,37 @@ class Trainer:
 
     # ------------------------------------------------------------- training
 
-    def _train(self, on_step):
-        for index in range(self.config.train_steps):
+    def _pay_owed_updates(self, progress, step):
+        """The round's V-MAIL updates not yet run (all of them, or the rest
+        of a round a stop interrupted)."""
+        total = self.config.train_steps
+        while int(self.owed_updates.numpy()) > 0:
             metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
+            self.owed_updates.assign_sub(1)
             for key, value in metrics.items():
                 self.train_metrics[key].append(value)
-            on_step(index + 1, metrics)
-        return metrics
+            self.last_metrics = metrics
+            done = total - int(self.owed_updates.numpy())
+            progress.update(step, metrics, f'training {done}/{total}')
 
-    def _pretrain_model(self, on_step):
-        """`model_pretrain` world-model updates on the prefill and expert data,
-        so that the first imagined rollouts start from a model that has
-        learned the scene (a fresh model needs thousands of updates to draw
-        cartpole's swinging pole: README, "Learning runs")."""
-        total, start = self.config.model_pretrain, time.time()
-        for done in range(1, total + 1):
+    def _pretrain_model(self, progress, step):
+        """`model_pretrain` world-model updates on the prefill and expert data
+        before the first V-MAIL update, so that the first imagined rollouts
+        start from a model that has learned the scene (a fresh model needs
+        thousands of updates to draw cartpole's swinging pole: README,
+        "Learning runs"). A stopped run continues where it stopped."""
+        total = self.config.model_pretrain
+        if int(self.agent.step.numpy()) > 0 or int(self.pretrain_done.numpy()) >= total:
+            return
+        start, first = time.time(), int(self.pretrain_done.numpy())
+        while int(self.pretrain_done.numpy()) < total:
             metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
-            on_step(done, metrics, (time.time() - start) / done * (total - done))
-        if total:
-            self.logger.scalars(self._step(), {
-                f'pretrain/{k}': v for k, v in metrics.items()})
+            self.pretrain_done.assign_add(1)
+            done = int(self.pretrain_done.numpy())
+            eta = (time.time() - start) / (done - first) * (total - done)
+            progress.update(step, metrics, f'model pretraining {done}/{total}', eta=eta)
+        self.logger.scalars(step, {f'pretrain/{k}': v for k, v in metrics.items()})
+        progress.restart(step)
 
     def _log(self, step, fps):
         scalars = {f'train/{k}': np.mean(v) for k, v in self.train_metrics.items()}
@@ -257,40 +277,49 @@ class Trainer:
         return step
 
     def _run_vmail(self):
+        """Algorithm 1: collect a chunk of env steps (random during the
+        prefill), then finish the round: its updates, logs and evaluation."""
         c = self.config
         step = int(self.env_step.numpy())
         progress = Progress(c.steps, c.progress_every, step, self.stop)
-        last = {}
-        log_time, log_step = time.time(), step
+        self.last_metrics = {}
+        self.log_time, self.log_step = time.time(), step
+        if int(self.round_start.numpy()) < step:
+            self._finish_round(int(self.round_start.numpy()), step, progress)
         while step < c.steps:
             prefill = step < c.prefill
             chunk = min(c.prefill - step if prefill else c.train_every,
                         c.steps - step)
             policy = self._random_policy if prefill else self._explore_policy
             phase = 'random prefill' if prefill else 'collecting'
+            before = step
             taken, finished = self.driver.run(
-                policy, steps=chunk,
-                on_step=lambda done: progress.update(step + done, last, phase))
+                policy, steps=chunk, on_step=lambda done: progress.update(
+                    before + done, self.last_metrics, phase))
             self._store(finished)
-            before, step = step, step + taken
+            step = before + taken
             self.env_step.assign(step)
             if step >= c.prefill:
-                if int(self.agent.step.numpy()) == 0:
-                    self._pretrain_model(lambda done, metrics, eta: progress.update(
-                        step, metrics, f'model pretraining {done}/{c.model_pretrain}',
-                        eta=eta))
-                    progress.restart(step)
-                last = self._train(lambda done, metrics: progress.update(
-                    step, metrics, f'training {done}/{c.train_steps}'))
-            if crossed(before, step, c.log_every) or step >= c.steps:
-                fps = (step - log_step) / max(time.time() - log_time, 1e-6)
-                self._log(step, fps)
-                log_time, log_step = time.time(), step
-            if step >= c.prefill and (crossed(before, step, c.video_every)
-                                      or step >= c.steps):
-                self._video(step)
-            if crossed(before, step, c.eval_every) or step >= c.steps:
-                progress.eval_return = self.evaluate()
-                self.save()
-            progress.update(step, last, force=step >= c.steps)
+                self.owed_updates.assign(c.train_steps)
+            self._finish_round(before, step, progress)
         return step
+
+    def _finish_round(self, before, step, progress):
+        """Everything due for the env steps (before, step]: pretraining and
+        updates (interruptible and resumed), then logs, video and evaluation."""
+        c = self.config
+        if step >= c.prefill:
+            self._pretrain_model(progress, step)
+            self._pay_owed_updates(progress, step)
+        if crossed(before, step, c.log_every) or step >= c.steps:
+            fps = (step - self.log_step) / max(time.time() - self.log_time, 1e-6)
+            self._log(step, fps)
+            self.log_time, self.log_step = time.time(), step
+        if step >= c.prefill and (crossed(before, step, c.video_every)
+                                  or step >= c.steps):
+            self._video(step)
+        self.round_start.assign(step)
+        if crossed(before, step, c.eval_every) or step >= c.steps:
+            progress.eval_return = self.evaluate()
+            self.save()
+        progress.update(step, self.last_metrics, force=step >= c.steps)

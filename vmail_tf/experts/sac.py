@@ -65,7 +65,7 @@ class SAC(tf.Module):
             net(dummy_pair)
         self._copy_targets(1.0)
         make = lambda name, modules, lr: Optimizer(name, modules, lr, clip=None, eps=1e-7,
-                                                   mixed_precision=False)
+                                                   loss_scaling=False)
         self.actor_opt = make('actor_opt', [self.actor], c.actor_lr)
         self.critic_opt = make('critic_opt', self.critics, c.critic_lr)
         self.alpha_opt = make('alpha_opt', [_Wrap(self.log_alpha)], c.alpha_lr)
