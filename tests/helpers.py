@@ -1,4 +1,6 @@
 """Hand-made episodes in the replay format for tests."""
+import pathlib
+
 import numpy as np
 
 
@@ -18,3 +20,11 @@ def make_episode(length, action_size=1, image_size=64, seed=0):
         'reward': rng.uniform(0, 1, length).astype(np.float32) * (steps > 0),
         'discount': np.ones(length, np.float32),
     }
+
+
+def latest_checkpoint_value(logdir, name):
+    """A counter in a run's newest checkpoint: 'env_step' or 'agent/step'."""
+    import tensorflow as tf
+    path = tf.train.latest_checkpoint(str(pathlib.Path(logdir) / 'checkpoint'))
+    assert path, f'no checkpoint in {logdir}'
+    return int(tf.train.load_checkpoint(path).get_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE'))

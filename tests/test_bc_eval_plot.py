@@ -12,7 +12,7 @@ from vmail_tf import config as config_lib
 from vmail_tf import demos, dists
 from vmail_tf.bc import BCAgent, expert_image_action_pairs
 
-from helpers import make_episode
+from helpers import latest_checkpoint_value, make_episode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
@@ -70,7 +70,7 @@ def test_bc_run_then_evaluate_cli(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert 'Done: 6 updates' in result.stdout
-    assert (logdir / 'checkpoint' / 'ckpt-6.index').exists()
+    assert latest_checkpoint_value(logdir, 'agent/step') == 6
     gif = tmp_path / 'eval.gif'
     result = subprocess.run(
         base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '2',

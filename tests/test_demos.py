@@ -75,6 +75,53 @@ def test_expert_folder_checks_name_the_file_and_the_problem(debug_config, tmp_pa
         demos.load_experts(mismatch, debug_config, 1)
 
 
+def save_raw(folder, name, episode):
+    """Writes an episode file as another codebase might, bypassing our saver."""
+    folder.mkdir(exist_ok=True)
+    np.savez_compressed(folder / name, **episode)
+
+
+def test_expert_floats_of_any_precision_load_as_float32_and_integer_images_as_uint8(
+        debug_config, tmp_path):
+    episode = make_episode(20, action_size=1)
+    episode = {k: v.astype(np.float16) if v.dtype == np.float32 else v
+               for k, v in episode.items()}
+    episode['height'] = np.linspace(0, 1, 20).astype(np.float64)
+    episode['image'] = episode['image'].astype(np.int32)
+    save_raw(tmp_path / 'half', 'ep-20.npz', episode)
+    loaded = demos.load_experts(tmp_path / 'half', debug_config, 1)[0]
+    for key in ('action', 'reward', 'discount', 'height'):
+        assert loaded[key].dtype == np.float32, key
+    assert loaded['image'].dtype == np.uint8
+    np.testing.assert_array_equal(loaded['image'], make_episode(20)['image'])
+    np.testing.assert_allclose(loaded['action'], make_episode(20)['action'])
+
+
+@pytest.mark.parametrize('key, change, message', [
+    ('action', lambda e: e['action'].__setitem__((7, 0), np.nan),
+     r'`action` has 1 non-finite values \(NaN or inf\), first at entry 7'),
+    ('reward', lambda e: e['reward'].__setitem__(3, np.inf),
+     r'`reward` has 1 non-finite values \(NaN or inf\), first at entry 3'),
+    ('image', lambda e: e.__setitem__('image', e['image'].astype(np.float32)),
+     r'`image` is float32, expected an integer dtype'),
+    ('image', lambda e: e.__setitem__('image', e['image'].astype(np.int16) + 250),
+     r'`image` \(int16\) has values in \[250, 269\], expected \[0, 255\]'),
+    ('image', lambda e: e.__setitem__('image', np.concatenate([e['image'], e['image'][..., :1]], -1)),
+     r'`image` has shape \(20, 64, 64, 4\), expected \(length, height, width, 3\)'),
+    ('discount', lambda e: e.__setitem__('discount', e['discount'][:-1]),
+     r'keys differ in length'),
+])
+def test_expert_episodes_that_would_break_training_are_refused_by_name(
+        debug_config, tmp_path, key, change, message):
+    episode = make_episode(20)
+    change(episode)
+    folder = tmp_path / 'bad'
+    episodes.save(folder, make_episode(20, seed=1))  # a good file does not rescue the folder
+    save_raw(folder, 'zz-bad-20.npz', episode)
+    with pytest.raises(demos.DemoError, match=r'zz-bad-20.npz: cannot be loaded: ' + message):
+        demos.load_experts(folder, debug_config, 1)
+
+
 def run_module(module, *args):
     import subprocess
     import sys
@@ -111,10 +158,17 @@ def test_validator_fails_on_a_bad_folder_naming_each_problem(tmp_path):
     folder = tmp_path / 'bad'
     episodes.save(folder, make_episode(30, action_size=2))
     (folder / 'zzz-broken.npz').write_bytes(b'garbage')
+    nan = make_episode(30)
+    nan['action'][4] = np.nan
+    save_raw(folder, 'yyy-nan-30.npz', nan)
     result = run_module('vmail_tf.check_demos', str(folder), *SHORT)
     assert result.returncode == 1
     assert 'zzz-broken.npz: cannot be loaded' in result.stdout
+    assert 'yyy-nan-30.npz: cannot be loaded: `action` has 1 non-finite' in result.stdout
     assert '`action` has shape (30, 2), expected (length, 1)' in result.stdout
+    assert result.stdout.count('FAIL:') == 3
+    result = run_module('vmail_tf.check_demos', str(folder))  # without a config: same load rules
+    assert result.returncode == 1 and 'yyy-nan-30.npz: cannot be loaded' in result.stdout
 
     only_text = tmp_path / 'text'
     only_text.mkdir()

@@ -3,12 +3,18 @@ none of a round's updates lost, no pretraining repeated or skipped, and the
 round's evaluation still made. Real Trainer, env workers and checkpoints;
 the stop is requested the way SIGTERM requests it, after a chosen update."""
 import json
+import pathlib
+
+import numpy as np
 
 import pytest
+import tensorflow as tf
 
 from vmail_tf import config as config_lib
 from vmail_tf.runs import StopRequested
 from vmail_tf.trainer import Trainer
+
+from helpers import latest_checkpoint_value
 
 
 @pytest.fixture
@@ -77,3 +83,57 @@ def test_a_stop_mid_pretraining_resumes_the_rest_of_it(config):
     resumed, more_updates, more_pretrain = run(config)
     assert pretrain + more_pretrain == config.model_pretrain
     assert more_updates == UPDATES and int(resumed.agent.step.numpy()) == UPDATES
+
+
+def poisoned_after(dataset, good):
+    """The run's batches, with NaN actions in the model batch after `good`
+    batches: what a corrupt input would do inside the graph."""
+    for index, data in enumerate(dataset):
+        if index >= good:
+            data = dict(data, model=dict(data['model'], action=data['model']['action'] * np.nan))
+        yield data
+
+
+def test_nonfinite_updates_are_not_applied_and_never_checkpointed(config, capsys):
+    import tensorflow as tf
+    from vmail_tf import nonfinite
+    trainer = Trainer(config_lib.Config(dict(config, model_pretrain=0, max_nonfinite_updates=3)))
+    trainer.dataset = poisoned_after(trainer.dataset, good=8)  # 2 good rounds, eval at 200
+    with pytest.raises(nonfinite.NonFiniteError, match=(
+            r'3 updates in a row had non-finite losses or gradients \(last: world model, '
+            r'.* at update 11, env step 300\).*resumes from .*ckpt-')):
+        trainer.run()
+    for variable in trainer.agent.variables:  # the poisoned updates were not applied
+        assert np.all(np.isfinite(variable.numpy())), variable.name
+    assert int(trainer.agent.step.numpy()) == 8 + 3  # the step counter still counts them
+    assert latest_checkpoint_value(config.logdir, 'env_step') == 200
+    reader = tf.train.load_checkpoint(trainer.manager.latest_checkpoint)
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if np.issubdtype(np.asarray(value).dtype, np.floating):
+            assert np.all(np.isfinite(value)), name
+
+
+def test_a_checkpoint_of_nonfinite_variables_is_refused(config):
+    from vmail_tf import nonfinite
+    trainer = Trainer(config)
+    try:
+        trainer.agent.value.out.bias.assign([np.nan])
+        with pytest.raises(nonfinite.NonFiniteError, match='1 variables hold non-finite.*value'):
+            trainer.save()
+        assert trainer.manager.latest_checkpoint is None
+    finally:
+        trainer.close()
+
+
+def test_a_checkpoint_cut_short_is_skipped_for_the_one_before(config, caplog):
+    run(config_lib.Config(dict(config, model_pretrain=0)))
+    newest = tf.train.latest_checkpoint(f'{config.logdir}/checkpoint')
+    data = pathlib.Path(f'{newest}.data-00000-of-00001')
+    data.write_bytes(data.read_bytes()[:100])  # what a kill during the write leaves
+    resumed = Trainer(config)
+    try:
+        assert int(resumed.env_step.numpy()) == 200 and int(resumed.agent.step.numpy()) == 8
+        assert f'skipping unreadable checkpoint {newest}' in caplog.text
+    finally:
+        resumed.close()

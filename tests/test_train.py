@@ -10,6 +10,8 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import demos
 
+from helpers import latest_checkpoint_value
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -46,7 +48,7 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
     out = train(*common)
     assert 'step 400/400' in out and 'fps' in out and 'ETA' in out
     assert (logdir / 'config.yaml').exists()
-    assert (logdir / 'checkpoint' / 'ckpt-400.index').exists()
+    assert latest_checkpoint_value(logdir, 'env_step') == 400
     assert list((logdir / 'train_episodes').glob('*.npz'))
     assert list((logdir / 'eval_episodes').glob('*.npz'))
     lines = [json.loads(line) for line in open(logdir / 'metrics.jsonl')]
@@ -63,7 +65,7 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
     out = train(*common, '--steps', '600')
     assert 'Resumed from' in out and 'at env step 400' in out
     assert 'step 600/600' in out
-    assert (logdir / 'checkpoint' / 'ckpt-600.index').exists()
+    assert latest_checkpoint_value(logdir, 'env_step') == 600
     steps = [json.loads(line)['step'] for line in open(logdir / 'metrics.jsonl')]
     assert max(steps) == 600 and min(s for s in steps if s > 400) > 400
     assert steps == sorted(steps)
@@ -78,7 +80,7 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert changed.returncode != 0
     assert 'cannot resume from' in changed.stderr and 'Traceback' not in changed.stderr
-    assert (logdir / 'checkpoint' / 'ckpt-600.index').exists()
+    assert latest_checkpoint_value(logdir, 'env_step') == 600
 
 
 def test_missing_expert_dir_for_a_task_without_builtin_expert(tmp_path):
@@ -128,3 +130,31 @@ def test_model_pretraining_runs_once_after_the_prefill(tmp_path):
     # debug: prefill 100, then 2 V-MAIL updates per 100 env steps; pretraining
     # updates are not V-MAIL updates
     assert [line['train/updates'] for line in lines if 'train/updates' in line][-1] == 6
+
+
+HOLD_LOCK = ('import sys, time; from vmail_tf.runs import lock_logdir; '
+             'lock = lock_logdir(sys.argv[1]); print("locked", flush=True); time.sleep(600)')
+
+
+def test_a_second_run_on_a_logdir_in_use_refuses_and_a_killed_holder_does_not_block(tmp_path):
+    import signal
+    from vmail_tf.runs import lock_logdir
+    logdir = tmp_path / 'run'
+    logdir.mkdir()
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_LOCK, str(logdir)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        second = subprocess.run(
+            [sys.executable, '-m', 'vmail_tf.train', '--configs', 'dmc', 'cartpole', 'debug',
+             '--logdir', str(logdir), '--demo_cache', str(tmp_path / 'cache')],
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0
+        assert f'{logdir} is in use by another run (pid {holder.pid}' in second.stderr
+        assert 'Traceback' not in second.stderr
+        assert not (logdir / 'config.yaml').exists()  # refused before writing anything
+        assert not (tmp_path / 'cache').exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    lock_logdir(logdir).close()  # the kernel released the killed holder's lock

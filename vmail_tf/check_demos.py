@@ -48,16 +48,17 @@ def describe(directory, loaded):
 
 
 def check(directory, config=None, action_size=None):
-    """Returns (report lines, problems)."""
-    failures = []
-    loaded = episodes.load_directory(directory, failures=failures)
-    lines = describe(directory, loaded)
-    problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
+    """Returns (report lines, problems). With a config, the checks are the
+    ones training applies (demos.check_folder)."""
     if config is not None:
-        problems += demos.folder_problems(directory, loaded, config, action_size)
-    elif not loaded:
-        problems.append(f'{directory} holds no loadable *.npz episodes')
-    return lines, problems
+        loaded, problems = demos.check_folder(directory, config, action_size)
+    else:
+        failures = []
+        loaded = episodes.load_directory(directory, failures=failures, quiet=True)
+        problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
+        if not loaded and not failures:
+            problems.append(f'{directory} holds no loadable *.npz episodes')
+    return describe(directory, loaded), problems
 
 
 def main(argv=None):

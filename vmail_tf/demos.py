@@ -141,11 +141,15 @@ def resolve_expert_dir(config):
     return target
 
 
-def folder_problems(directory, loaded, config, action_size):
-    """Why the loaded expert episodes of `directory` cannot serve a run with
-    `config` and `action_size`: a list of messages, empty when they can."""
+def check_folder(directory, config, action_size):
+    """Loads the expert episodes of `directory` and checks them for a run
+    with `config` and `action_size`. Returns (loaded [(path, episode)],
+    problems [message]): the folder serves the run only when there are no
+    problems; every problem of every file is listed."""
     directory = pathlib.Path(directory)
-    problems = []
+    failures = []
+    loaded = episodes_lib.load_directory(directory, failures=failures, quiet=True)
+    problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
     info_path = directory / 'demos.json'
     if info_path.exists():
         info = json.loads(info_path.read_text())
@@ -155,7 +159,7 @@ def folder_problems(directory, loaded, config, action_size):
                     f'{info_path}: demos were recorded with {key}={info[key]}, '
                     f'this run has {key}={config[key]}; record demos with the '
                     f'run\'s env settings or change --{key}')
-    if not loaded:
+    if not loaded and not failures:
         present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
         shown = ', '.join(present[:5]) + (' ...' if len(present) > 5 else '')
         problems.append(f'expert folder {directory} holds no loadable *.npz episodes'
@@ -163,25 +167,25 @@ def folder_problems(directory, loaded, config, action_size):
     size = config.image_size
     for path, episode in loaded:
         image, action = episode['image'], episode['action']
-        if image.dtype != np.uint8 or image.shape[1:] != (size, size, 3):
+        if image.shape[1:] != (size, size, 3):
             problems.append(
                 f'{path}: `image` is {image.dtype} {image.shape[1:]}, expected '
                 f'uint8 ({size}, {size}, 3) for image_size {size}')
-        elif action.ndim != 2 or action.shape[1] != action_size:
+        if action.ndim != 2 or action.shape[1] != action_size:
             problems.append(
                 f'{path}: `action` has shape {action.shape}, expected '
                 f'(length, {action_size}) for task {config.task}')
-        elif len(action) < config.batch_length + 1:
+        if len(action) < config.batch_length + 1:
             problems.append(
                 f'{path}: {len(action)} entries, fewer than batch_length + 1 = '
                 f'{config.batch_length + 1}')
-    return problems
+    return loaded, problems
 
 
 def load_experts(directory, config, action_size):
-    """Loads the expert episodes of `directory`, checked for this run."""
-    loaded = episodes_lib.load_directory(directory)
-    problems = folder_problems(directory, loaded, config, action_size)
+    """The expert episodes of `directory`, all of them checked for this run;
+    DemoError if any file has a problem (a folder is never half-accepted)."""
+    loaded, problems = check_folder(directory, config, action_size)
     if problems:
         more = (f' (and {len(problems) - 1} more; see python -m '
                 f'vmail_tf.check_demos {directory})' if len(problems) > 1 else '')

@@ -49,7 +49,8 @@ def save(directory, episode):
 
 
 def load(path):
-    """Loads one episode file into a dict of arrays; raises on a bad file."""
+    """Loads one episode file into a dict of arrays in the replay's dtypes;
+    raises ValueError naming the key and what was expected on a bad file."""
     with np.load(path, allow_pickle=False) as data:
         episode = {key: data[key] for key in data.files}
     missing = [key for key in REQUIRED_KEYS if key not in episode]
@@ -58,7 +59,40 @@ def load(path):
     lengths = {key: len(value) for key, value in episode.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f'keys differ in length: {lengths}')
-    return episode
+    return {key: _standard_array(key, value) for key, value in episode.items()}
+
+
+def _standard_array(key, value):
+    """Float arrays of any precision (e.g. float16 from a mixed-precision
+    run) become float32 once checked finite; `image` in any integer dtype
+    with values in [0, 255] becomes uint8 (H, W, 3). Anything else that
+    would break or poison training is refused."""
+    if key == 'image':
+        if value.ndim != 4 or value.shape[-1] != 3:
+            raise ValueError(f'`image` has shape {value.shape}, expected '
+                             f'(length, height, width, 3)')
+        if not np.issubdtype(value.dtype, np.integer):
+            raise ValueError(f'`image` is {value.dtype}, expected an integer dtype '
+                             f'with values in [0, 255] (uint8)')
+        if value.dtype != np.uint8 and value.size and (value.min() < 0 or value.max() > 255):
+            raise ValueError(f'`image` ({value.dtype}) has values in [{value.min()}, '
+                             f'{value.max()}], expected [0, 255]')
+        return value.astype(np.uint8, copy=False)
+    if np.issubdtype(value.dtype, np.floating):
+        bad = ~np.isfinite(value)
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            raise ValueError(f'`{key}` has {int(bad.sum())} non-finite values '
+                             f'(NaN or inf), first at entry {int(first[0])}')
+        return value.astype(np.float32, copy=False)
+    return value
+
+
+def remove_temporary_files(directory):
+    """Deletes the temp files of writes cut short by a kill (`.*.tmp`; never
+    an episode). Only for a folder this process owns."""
+    for path in pathlib.Path(directory).glob('.*.npz.tmp'):
+        path.unlink()
 
 
 def list_files(directory):
@@ -69,12 +103,12 @@ def list_files(directory):
     return sorted(directory.glob('*.npz'))
 
 
-def load_directory(directory, newest_steps=None, failures=None):
-    """Loads the episodes of `directory` that load cleanly, warning about and
-    skipping the rest (files are never deleted; with a `failures` list, each
-    is also appended there as (path, error)). With `newest_steps`, loads only
-    the newest episodes that together hold at most that many steps.
-    Returns a list of (path, episode)."""
+def load_directory(directory, newest_steps=None, failures=None, quiet=False):
+    """Loads the episodes of `directory` that load cleanly, warning about
+    (unless `quiet`) and skipping the rest (files are never deleted; with a
+    `failures` list, each is also appended there as (path, error)). With
+    `newest_steps`, loads only the newest episodes that together hold at
+    most that many steps. Returns a list of (path, episode)."""
     files = list_files(directory)
     if newest_steps is not None:
         files = files[::-1]
@@ -83,7 +117,8 @@ def load_directory(directory, newest_steps=None, failures=None):
         try:
             episode = load(path)
         except Exception as e:
-            log.warning('skipping episode file %s: %s', path, e)
+            if not quiet:
+                log.warning('skipping episode file %s: %s', path, e)
             if failures is not None:
                 failures.append((path, e))
             continue

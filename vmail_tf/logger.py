@@ -23,12 +23,24 @@ def tile_videos(videos):
     return np.concatenate(list(videos), axis=2)
 
 
+def drop_partial_last_line(path):
+    """A run killed while appending can leave half a line at the end of a
+    JSON-lines file; cut it so that every line parses."""
+    if not path.exists():
+        return
+    with open(path, 'rb+') as f:
+        data = f.read()
+        if data and not data.endswith(b'\n'):
+            f.truncate(data.rfind(b'\n') + 1)
+
+
 class Logger:
 
     def __init__(self, logdir):
         self.logdir = pathlib.Path(logdir)
         self.writer = tf.summary.create_file_writer(str(self.logdir))
         self._jsonl = self.logdir / 'metrics.jsonl'
+        drop_partial_last_line(self._jsonl)
 
     def scalars(self, step, metrics):
         """Writes {name: float} at `step` to TensorBoard and metrics.jsonl."""

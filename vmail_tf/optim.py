@@ -30,7 +30,10 @@ class Optimizer(tf.Module):
 
     def minimize(self, tape, scaled_loss):
         """Applies one clipped Adam step for a loss from `scale`; returns the
-        gradient norm before clipping."""
+        gradient norm before clipping. A step whose loss or gradient norm is
+        not finite is not applied (no variable or Adam slot changes): under
+        loss scaling the scaler skips it and lowers the scale; otherwise the
+        caller sees the non-finite norm and reports it."""
         variables = self.variables_to_train
         grads = tape.gradient(scaled_loss, variables)
         if self.loss_scaling:
@@ -41,5 +44,13 @@ class Optimizer(tf.Module):
         norm = tf.linalg.global_norm(grads)
         if self.clip is not None:
             grads, _ = tf.clip_by_global_norm(grads, self.clip, use_norm=norm)
-        self.opt.apply_gradients(zip(grads, variables))
+        if self.loss_scaling:
+            self.opt.apply_gradients(zip(grads, variables))
+        else:
+            finite = tf.logical_and(tf.math.is_finite(norm), tf.math.is_finite(scaled_loss))
+            tf.cond(finite, lambda: self._apply(grads, variables), tf.no_op)
         return norm
+
+    def _apply(self, grads, variables):
+        self.opt.apply_gradients(zip(grads, variables))
+        return tf.no_op()

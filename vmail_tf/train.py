@@ -21,16 +21,19 @@ def main(argv=None):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # hide TF's C++ info lines
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
-    from vmail_tf.runs import StopRequested
+    from vmail_tf.nonfinite import NonFiniteError
+    from vmail_tf.runs import LogdirInUse, StopRequested
     from vmail_tf.trainer import ResumeError, Trainer
     try:
         trainer = Trainer(config)
-    except (demos.DemoError, EnvWorkerError, ResumeError) as e:
+    except (demos.DemoError, EnvWorkerError, LogdirInUse, ResumeError) as e:
         sys.exit(f'error: {e}')
     try:
         trainer.run()
     except (KeyboardInterrupt, StopRequested):
         sys.exit(130)
+    except NonFiniteError as e:
+        sys.exit(f'error: {e}')
     except EnvWorkerError:
         sys.exit(1)
 

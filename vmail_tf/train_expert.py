@@ -9,7 +9,6 @@ the same command resumes.
 """
 import logging
 import os
-import pathlib
 import sys
 import time
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from vmail_tf import config as config_lib
 from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
-from vmail_tf.runs import GracefulStop, StopRequested, crossed, write_config
+from vmail_tf.runs import GracefulStop, StopRequested, crossed, open_run
 
 
 def evaluate(policy, config, episodes, seed):
@@ -43,11 +42,7 @@ class ExpertTrainer:
         from vmail_tf.logger import Logger
         self.tf = tf
         c = self.config = config
-        self.logdir = pathlib.Path(c.logdir)
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        write_config(c, self.logdir)
-        np.random.seed(c.seed)
-        tf.random.set_seed(c.seed)
+        self.logdir, self.lock = open_run(c)
         self.env = make_state_env(c.task, c.action_repeat, c.time_limit, c.seed)
         obs_size = state_size(self.env)
         self.sac = SAC(obs_size, self.env.action_size, c)
@@ -141,7 +136,11 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
-    trainer = ExpertTrainer(config)
+    from vmail_tf.runs import LogdirInUse
+    try:
+        trainer = ExpertTrainer(config)
+    except LogdirInUse as e:
+        sys.exit(f'error: {e}')
     try:
         trainer.run(GracefulStop())
     except (StopRequested, KeyboardInterrupt):

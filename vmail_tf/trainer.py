@@ -4,14 +4,13 @@ Everything is written under the run's logdir; re-running resumes."""
 import collections
 import datetime
 import logging
-import pathlib
 import sys
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import demos, episodes
+from vmail_tf import demos, episodes, nonfinite
 from vmail_tf.agent import Agent, metrics_to_numpy
 from vmail_tf.bc import BCAgent
 from vmail_tf.driver import Driver
@@ -19,7 +18,7 @@ from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.replay import Replay
-from vmail_tf.runs import GracefulStop, StopRequested, crossed, write_config
+from vmail_tf.runs import GracefulStop, PhaseTimes, StopRequested, crossed, open_run
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +75,23 @@ class Progress:
         print(' | '.join(parts), flush=True)
 
 
+def unreadable(path):
+    """Why the checkpoint at `path` cannot be read whole (a write cut short
+    by a kill), or None. Reads every tensor: a few MB, once per start."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as e:  # the reader raises several types for damaged files
+        return f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+    return None
+
+
 class Trainer:
 
     def __init__(self, config):
         self.config = c = config
-        self.logdir = pathlib.Path(c.logdir)
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        write_config(c, self.logdir)
-        np.random.seed(c.seed)
-        tf.random.set_seed(c.seed)
+        self.logdir, self.lock = open_run(c)
         if c.precision == '16' and not tf.config.list_physical_devices('GPU'):
             log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
         self.bc = c.method == 'bc'
@@ -115,22 +122,13 @@ class Trainer:
             owed_updates=self.owed_updates, pretrain_done=self.pretrain_done)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
-        if self.manager.latest_checkpoint:
-            try:
-                self.checkpoint.restore(
-                    self.manager.latest_checkpoint).assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                raise ResumeError(
-                    f'cannot resume from {self.manager.latest_checkpoint}: it does '
-                    f'not match this config (were network sizes or the task '
-                    f'changed? see the earlier config-*.yaml in {self.logdir}). '
-                    f'Use a new --logdir for a different config. Detail: '
-                    f'{str(e).splitlines()[0]}') from None
-            print(f'Resumed from {self.manager.latest_checkpoint} at env step '
-                  f'{int(self.env_step.numpy())}', flush=True)
+        self._restore()
+        self.saved_state = self._state()
 
         self.replay = Replay(c.replay_capacity, c.batch_length,
                              seed=c.seed + int(self.env_step.numpy()))
+        for folder in ('train_episodes', 'eval_episodes'):
+            episodes.remove_temporary_files(self.logdir / folder)
         for path, episode in episodes.load_directory(
                 self.logdir / 'train_episodes', newest_steps=c.replay_capacity):
             self.replay.add_agent(path.name, episode)
@@ -146,7 +144,36 @@ class Trainer:
         self.policy_state = self.agent.initial_policy_state(c.envs)
         self.train_metrics = collections.defaultdict(list)
         self.episode_stats = collections.defaultdict(list)
+        self.times = PhaseTimes()
+        self.watch = nonfinite.Watch(self.agent.policy_name == 'mixed_float16',
+                                     c.max_nonfinite_updates)
         self.stop = GracefulStop()
+
+    def _restore(self):
+        """Restores the newest checkpoint that reads back whole; one cut short
+        by a kill is skipped with a warning. One that reads but does not match
+        this config's agent is an error."""
+        for path in reversed(self.manager.checkpoints):
+            problem = unreadable(path)
+            if problem:
+                log.warning('skipping unreadable checkpoint %s: %s', path, problem)
+                continue
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise ResumeError(
+                    f'cannot resume from {path}: it does not match this config '
+                    f'(were network sizes or the task changed? see the earlier '
+                    f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
+                    f'different config. Detail: {str(e).splitlines()[0]}') from None
+            print(f'Resumed from {path} at env step {int(self.env_step.numpy())}, '
+                  f'update {int(self.agent.step.numpy())}', flush=True)
+            return
+
+    def _state(self):
+        """The counters that tell whether anything changed since a save."""
+        return tuple(int(v.numpy()) for v in (
+            self.env_step, self.agent.step, self.owed_updates, self.pretrain_done))
 
     # ----------------------------------------------------------- collection
 
@@ -156,7 +183,11 @@ class Trainer:
     def _explore_policy(self, obs, is_first):
         action, self.policy_state = self.agent.policy(
             obs['image'], self.policy_state, is_first, True)
-        return action.numpy()
+        action = action.numpy()
+        if not np.all(np.isfinite(action)):  # never send NaN to the simulator
+            raise nonfinite.NonFiniteError(
+                f'the policy returned non-finite actions at env step {self._step()}')
+        return action
 
     def _store(self, finished):
         for episode in finished:
@@ -188,7 +219,11 @@ class Trainer:
         of a round a stop interrupted)."""
         total = self.config.train_steps
         while int(self.owed_updates.numpy()) > 0:
-            metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
+            with self.times.measure('data'):
+                data = next(self.dataset)
+            with self.times.measure('update'):
+                metrics = metrics_to_numpy(self.agent.train(data))
+            self.watch.check(metrics, f'update {int(self.agent.step.numpy())}, env step {step}')
             self.owed_updates.assign_sub(1)
             for key, value in metrics.items():
                 self.train_metrics[key].append(value)
@@ -210,6 +245,7 @@ class Trainer:
             metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
             self.pretrain_done.assign_add(1)
             done = int(self.pretrain_done.numpy())
+            self.watch.check(metrics, f'model pretraining update {done}')
             eta = (time.time() - start) / (done - first) * (total - done)
             progress.update(step, metrics, f'model pretraining {done}/{total}', eta=eta)
         self.logger.scalars(step, {f'pretrain/{k}': v for k, v in metrics.items()})
@@ -219,6 +255,8 @@ class Trainer:
         scalars = {f'train/{k}': np.mean(v) for k, v in self.train_metrics.items()}
         scalars.update({k: np.mean(v) for k, v in self.episode_stats.items()})
         scalars['fps'] = fps
+        scalars.update({f'time/{k}_s': v for k, v in self.times.pop().items()})
+        scalars.update(self.watch.pop_counts())
         scalars['train/updates'] = int(self.agent.step.numpy())
         scalars['replay/agent_episodes'] = self.replay.num_agent_episodes
         self.logger.scalars(step, scalars)
@@ -232,9 +270,30 @@ class Trainer:
         frames = self.agent.video(batch).numpy()
         self.logger.gif(step, 'train/openloop', tile_videos(frames))
 
+    def close(self):
+        """Stops the env workers and releases the logdir."""
+        for driver in self.drivers:
+            driver.close()
+        self.lock.close()
+
+    def _no_checkpoint(self):
+        return (f'No checkpoint was written; a re-run resumes from '
+                f'{self.manager.latest_checkpoint or "the start"}')
+
     def save(self):
-        path = self.manager.save(checkpoint_number=self._step())
-        log.info('saved checkpoint %s', path)
+        """Writes a checkpoint; refuses one with non-finite variables, so the
+        last good checkpoint stays the one a re-run resumes from."""
+        try:
+            nonfinite.check_variables(self.agent)
+        except nonfinite.NonFiniteError as e:
+            raise nonfinite.NonFiniteError(f'{e}. {self._no_checkpoint()}') from None
+        if self._state() == self.saved_state and self.manager.latest_checkpoint:
+            return  # nothing new since the last checkpoint
+        # Numbered by the save count: a checkpoint file is never rewritten, so
+        # a kill during a save cannot damage the one a re-run resumes from.
+        path = self.manager.save()
+        self.saved_state = self._state()
+        log.info('saved checkpoint %s at env step %d', path, int(self.env_step.numpy()))
 
     def run(self):
         try:
@@ -243,6 +302,8 @@ class Trainer:
             print('Stopped: saving a checkpoint to resume from', flush=True)
             self.save()
             raise
+        except nonfinite.NonFiniteError as e:
+            raise nonfinite.NonFiniteError(f'{e}. {self._no_checkpoint()}') from None
         except EnvWorkerError as e:
             print(f'An environment worker failed for good: {e}\nSaving a '
                   f'checkpoint; re-run the same command to resume.',
@@ -250,8 +311,7 @@ class Trainer:
             self.save()
             raise
         finally:
-            for driver in self.drivers:
-                driver.close()
+            self.close()
         unit = 'updates' if self.bc else 'env steps'
         print(f'Done: {step} {unit}; logs, episodes and checkpoints in '
               f'{self.logdir}', flush=True)
@@ -265,6 +325,7 @@ class Trainer:
         start_time, start_step = time.time(), step
         while step < c.bc_steps:
             metrics = metrics_to_numpy(self.agent.train(next(self.dataset)))
+            self.watch.check(metrics, f'update {step + 1}')
             for key, value in metrics.items():
                 self.train_metrics[key].append(value)
             step += 1
@@ -293,10 +354,11 @@ class Trainer:
             policy = self._random_policy if prefill else self._explore_policy
             phase = 'random prefill' if prefill else 'collecting'
             before = step
-            taken, finished = self.driver.run(
-                policy, steps=chunk, on_step=lambda done: progress.update(
-                    before + done, self.last_metrics, phase))
-            self._store(finished)
+            with self.times.measure('collect'):
+                taken, finished = self.driver.run(
+                    policy, steps=chunk, on_step=lambda done: progress.update(
+                        before + done, self.last_metrics, phase))
+                self._store(finished)
             step = before + taken
             self.env_step.assign(step)
             if step >= c.prefill:
@@ -309,17 +371,20 @@ class Trainer:
         updates (interruptible and resumed), then logs, video and evaluation."""
         c = self.config
         if step >= c.prefill:
-            self._pretrain_model(progress, step)
-            self._pay_owed_updates(progress, step)
+            with self.times.measure('train'):
+                self._pretrain_model(progress, step)
+                self._pay_owed_updates(progress, step)
         if crossed(before, step, c.log_every) or step >= c.steps:
             fps = (step - self.log_step) / max(time.time() - self.log_time, 1e-6)
             self._log(step, fps)
             self.log_time, self.log_step = time.time(), step
         if step >= c.prefill and (crossed(before, step, c.video_every)
                                   or step >= c.steps):
-            self._video(step)
+            with self.times.measure('video'):
+                self._video(step)
         self.round_start.assign(step)
         if crossed(before, step, c.eval_every) or step >= c.steps:
-            progress.eval_return = self.evaluate()
-            self.save()
+            with self.times.measure('eval'):
+                progress.eval_return = self.evaluate()
+                self.save()
         progress.update(step, self.last_metrics, force=step >= c.steps)
