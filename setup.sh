@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up: the system libraries for headless MuJoCo rendering (EGL,
 # with OSMesa as fallback) when missing, then a virtual environment in .venv
-# with the pinned requirements. Safe to re-run.
+# with the pinned requirements and vmail_tf itself (editable). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,4 +26,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q --no-deps -e .   # vmail_tf importable from anywhere
 echo "Set-up done: use .venv/bin/python"

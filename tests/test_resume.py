@@ -137,3 +137,26 @@ def test_a_checkpoint_cut_short_is_skipped_for_the_one_before(config, caplog):
         assert f'skipping unreadable checkpoint {newest}' in caplog.text
     finally:
         resumed.close()
+
+
+def test_a_failed_write_stops_the_run_naming_the_file_and_keeps_the_checkpoint(
+        config, monkeypatch):
+    import errno
+    import os
+    from vmail_tf.runs import WriteFailed
+    config = config_lib.Config(dict(config, model_pretrain=0))
+    run(config_lib.Config(dict(config, steps=200)))
+    kept = tf.train.latest_checkpoint(f'{config.logdir}/checkpoint')
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, 'fsync', disk_full)  # the episode writer's last step
+    trainer = Trainer(config)
+    with pytest.raises(WriteFailed, match=(
+            r'cannot write .*/train_episodes/[^/]*\.npz: No space left on device\. The run '
+            r'stopped\. No checkpoint was written; a re-run resumes from .*' + kept.split('/')[-1])):
+        trainer.run()
+    assert tf.train.latest_checkpoint(f'{config.logdir}/checkpoint') == kept
+    assert latest_checkpoint_value(config.logdir, 'env_step') == 200
+    assert not list(pathlib.Path(config.logdir, 'train_episodes').glob('.*'))  # no temp file

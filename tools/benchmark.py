@@ -8,10 +8,7 @@ re-import this script and must not load TensorFlow.
 """
 import argparse
 import os
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 
 def main():

@@ -7,10 +7,7 @@
 The env settings (action repeat, time limit) come from the configs.
 """
 import argparse
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from vmail_tf import config as config_lib  # noqa: E402
 from vmail_tf.record_demos import load_expert  # noqa: E402

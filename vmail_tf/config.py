@@ -171,6 +171,10 @@ def save(config, path):
     yaml.default_flow_style = False
     path = pathlib.Path(path)
     tmp = path.with_suffix('.tmp')
-    with open(tmp, 'w') as f:
-        yaml.dump(dict(config), f)
-    tmp.replace(path)
+    try:
+        with open(tmp, 'w') as f:
+            yaml.dump(dict(config), f)
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f'cannot write {path}: {e.strerror or e}') from e

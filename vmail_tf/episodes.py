@@ -13,6 +13,8 @@ import uuid
 
 import numpy as np
 
+from vmail_tf.runs import writing
+
 log = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ('image', 'action', 'reward', 'discount')
@@ -40,11 +42,16 @@ def save(directory, episode):
         np.savez_compressed(buffer, **episode)
         data = buffer.getvalue()
     tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    with writing(path):
+        try:
+            with open(tmp, 'wb') as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
     return path
 
 

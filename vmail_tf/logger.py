@@ -8,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.compat.proto import summary_pb2
 
+from vmail_tf.runs import WriteFailed, writing
+
 
 def encode_gif(frames, fps=20):
     """uint8 (T, H, W, 3) -> GIF bytes."""
@@ -48,9 +50,17 @@ class Logger:
         with self.writer.as_default():
             for name, value in metrics.items():
                 tf.summary.scalar(name, value, step=step)
-        with open(self._jsonl, 'a') as f:
-            f.write(json.dumps({'step': int(step), **metrics}) + '\n')
-        self.writer.flush()
+        with writing(self._jsonl):
+            with open(self._jsonl, 'a') as f:
+                f.write(json.dumps({'step': int(step), **metrics}) + '\n')
+        self._flush()
+
+    def _flush(self):
+        try:
+            self.writer.flush()
+        except tf.errors.OpError as e:
+            raise WriteFailed(f'cannot write the TensorBoard events in {self.logdir}: '
+                              f'{e.message}') from e
 
     def gif(self, step, name, frames, fps=20):
         """An animated image summary from uint8 (T, H, W, 3) frames."""
@@ -64,4 +74,4 @@ class Logger:
         with self.writer.as_default():
             tf.summary.experimental.write_raw_pb(
                 summary.SerializeToString(), step=step)
-        self.writer.flush()
+        self._flush()

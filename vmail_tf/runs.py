@@ -42,6 +42,20 @@ class PhaseTimes:
         return seconds
 
 
+class WriteFailed(RuntimeError):
+    """A file of the run could not be written: disk full, read-only or no
+    permission."""
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Turns a failed write into WriteFailed naming `path` and the reason."""
+    try:
+        yield
+    except OSError as e:
+        raise WriteFailed(f'cannot write {path}: {e.strerror or e}') from e
+
+
 class LogdirInUse(RuntimeError):
     """Another process holds the logdir's lock."""
 

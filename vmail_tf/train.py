@@ -22,17 +22,18 @@ def main(argv=None):
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.nonfinite import NonFiniteError
-    from vmail_tf.runs import LogdirInUse, StopRequested
+    from vmail_tf.runs import LogdirInUse, StopRequested, WriteFailed
     from vmail_tf.trainer import ResumeError, Trainer
     try:
         trainer = Trainer(config)
-    except (demos.DemoError, EnvWorkerError, LogdirInUse, ResumeError) as e:
+    except (config_lib.ConfigError, demos.DemoError, EnvWorkerError, LogdirInUse,
+            ResumeError, WriteFailed) as e:
         sys.exit(f'error: {e}')
     try:
         trainer.run()
     except (KeyboardInterrupt, StopRequested):
         sys.exit(130)
-    except NonFiniteError as e:
+    except (NonFiniteError, WriteFailed) as e:
         sys.exit(f'error: {e}')
     except EnvWorkerError:
         sys.exit(1)

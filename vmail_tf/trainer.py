@@ -18,7 +18,8 @@ from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.replay import Replay
-from vmail_tf.runs import GracefulStop, PhaseTimes, StopRequested, crossed, open_run
+from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed, crossed,
+                           open_run, writing)
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,11 @@ class Trainer:
             return  # nothing new since the last checkpoint
         # Numbered by the save count: a checkpoint file is never rewritten, so
         # a kill during a save cannot damage the one a re-run resumes from.
-        path = self.manager.save()
+        with writing(self.manager.directory):
+            try:
+                path = self.manager.save()
+            except tf.errors.OpError as e:
+                raise OSError(e.message) from e
         self.saved_state = self._state()
         log.info('saved checkpoint %s at env step %d', path, int(self.env_step.numpy()))
 
@@ -304,6 +309,9 @@ class Trainer:
             raise
         except nonfinite.NonFiniteError as e:
             raise nonfinite.NonFiniteError(f'{e}. {self._no_checkpoint()}') from None
+        except WriteFailed as e:
+            raise WriteFailed(f'{e}. The run stopped. {self._no_checkpoint()} '
+                              f'once the logdir is writable again') from None
         except EnvWorkerError as e:
             print(f'An environment worker failed for good: {e}\nSaving a '
                   f'checkpoint; re-run the same command to resume.',
