@@ -188,7 +188,7 @@ def test_recorder_rejects_weights_for_another_task(tmp_path):
 
 
 def test_paper_format_walker_folder_trains_a_debug_step(tmp_path):
-    # Laid out like the paper's published walker datasets (DESIGN.md section 4).
+    # Laid out like the paper's published walker datasets (docs/design.md section 4).
     import re
     import uuid
     folder = tmp_path / 'walker_walk'

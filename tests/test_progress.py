@@ -1,16 +1,29 @@
 """The progress line: the run's ETA from the step rate, or a phase's own ETA."""
+import time
+
 import types
 
-from vmail_tf.trainer import Progress
+from vmail_tf.progress import Progress
 
 NO_STOP = types.SimpleNamespace(check=lambda: None)
 
 
 def test_a_phase_eta_replaces_the_step_rate(capsys):
     progress = Progress(total=1000, every=0.0, start_step=100, stop=NO_STOP)
-    progress.update(100, {'image_error': 12.0, 'model_loss': 11303.0}, 'model pretraining 5/10', eta=65)
+    started = time.time() - 50.0  # 5 of 10 updates in 50 s: 0.1 updates/s, 50 s left
+    progress.update(100, {'image_error': 12.0, 'model_loss': 11303.0}, 'model pretraining',
+                    work=(5, 10, started), phase_eta=True)
     line = capsys.readouterr().out.strip()
-    assert line == 'step 100/1000 | model pretraining 5/10 | image error 12 | ETA of this phase 0:01:05'
+    assert line == ('step 100/1000 | model pretraining 5/10 at 0.1 updates/s | image error 12 '
+                    '| ETA of this phase 0:00:50')
+
+
+def test_updates_before_the_first_step_show_their_rate_and_eta(capsys):
+    progress = Progress(total=1000, every=0.0, start_step=100, stop=NO_STOP)
+    progress.update(100, {}, 'training', work=(20, 100, time.time() - 10.0))
+    line = capsys.readouterr().out.strip()
+    assert line == ('step 100/1000 | 0.0 fps | training 20/100 at 2.0 updates/s '
+                    '| ETA of this phase 0:00:40')
 
 
 def test_restart_measures_the_rate_from_the_new_step(capsys):

@@ -47,6 +47,9 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
 
     out = train(*common)
     assert 'step 400/400' in out and 'fps' in out and 'ETA' in out
+    assert 'updates/s' in out  # the training phase shows its rate
+    for noise in ('oneDNN custom operations', 'absl::InitializeLog', 'cuInit', 'cudart'):
+        assert noise not in out  # TensorFlow's start-up notices are hidden
     assert (logdir / 'config.yaml').exists()
     assert latest_checkpoint_value(logdir, 'env_step') == 400
     assert list((logdir / 'train_episodes').glob('*.npz'))

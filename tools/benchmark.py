@@ -7,7 +7,6 @@ Imports TensorFlow only inside main(): env workers are spawned processes that
 re-import this script and must not load TensorFlow.
 """
 import argparse
-import os
 
 
 
@@ -21,7 +20,8 @@ def main():
     args, rest = parser.parse_known_args()
     if args.steps < 5:
         parser.error('--steps must be at least 5')
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow()
     from vmail_tf import config as config_lib
     config = config_lib.parse_args(rest, description='benchmark config')
     from vmail_tf import benchmark

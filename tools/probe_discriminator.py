@@ -12,7 +12,6 @@ updates gives the actor no signal.
 Imports TensorFlow only inside main(): env workers re-import this script.
 """
 import argparse
-import os
 import pathlib
 import sys
 
@@ -25,7 +24,8 @@ def main():
     parser.add_argument('--lrs', type=float, nargs='+', default=[8e-5, 3e-4])
     parser.add_argument('--penalties', nargs='+', default=['params', 'input', 'none'])
     args = parser.parse_args()
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow()
     import tensorflow as tf
 
     from vmail_tf import demos, networks, optim

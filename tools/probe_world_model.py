@@ -21,7 +21,6 @@ Imports TensorFlow only inside main(): env workers re-import this script.
 """
 import argparse
 import json
-import os
 import pathlib
 import sys
 import time
@@ -55,7 +54,8 @@ def main(argv=None):
     parser.add_argument('--holdout', type=int, default=2)
     parser.add_argument('--out', required=True, type=pathlib.Path)
     args, rest = parser.parse_known_args(argv)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow()
     import imageio.v2 as imageio
     import tensorflow as tf
 

@@ -1,5 +1,5 @@
 """The V-MAIL agent: world model, discriminator, actor and value in one
-`tf.Module`, trained by one graph-mode step (DESIGN.md section 2)."""
+`tf.Module`, trained by one graph-mode step (docs/design.md section 2)."""
 import numpy as np
 import tensorflow as tf
 

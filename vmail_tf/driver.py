@@ -1,5 +1,5 @@
 """Steps env workers in parallel with a policy and assembles episodes in the
-replay format (DESIGN.md section 4). Numpy only: no TensorFlow here."""
+replay format (docs/design.md section 4). Numpy only: no TensorFlow here."""
 import logging
 
 import numpy as np

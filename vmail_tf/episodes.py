@@ -1,4 +1,4 @@
-"""Episode files: one `np.savez_compressed` file per episode (DESIGN.md section 4).
+"""Episode files: one `np.savez_compressed` file per episode (docs/design.md section 4).
 
 Entry 0 is the reset (zero action, reward 0, discount 1); entry t >= 1 holds
 the observation after step t, the action that led to it and its reward. The

@@ -10,7 +10,6 @@ return (the mean return of the run's expert episodes).
 Imports TensorFlow only inside main(): env workers re-import this module.
 """
 import argparse
-import os
 import pathlib
 import sys
 
@@ -54,7 +53,8 @@ def main(argv=None):
         config = load_run_config(args.logdir)
     except (FileNotFoundError, config_lib.ConfigError) as e:
         sys.exit(f'error: {e}')
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow()
     import tensorflow as tf
 
     from vmail_tf.agent import Agent

@@ -1,4 +1,4 @@
-"""V-MAIL's losses as plain functions of tensors (paper Eq. 6-8, DESIGN.md section 2)."""
+"""V-MAIL's losses as plain functions of tensors (paper Eq. 6-8, docs/design.md section 2)."""
 import tensorflow as tf
 
 from vmail_tf import dists

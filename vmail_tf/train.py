@@ -5,7 +5,6 @@ are started with `spawn`, which re-imports the main module in the worker,
 and TensorFlow beside dm_control's renderer crashes the process.
 """
 import logging
-import os
 import sys
 
 from vmail_tf import config as config_lib
@@ -16,9 +15,11 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv,
         description='Train V-MAIL from pixels and expert demonstrations.',
         prog='python -m vmail_tf.train')
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(level=logging.INFO if config.verbose else logging.WARNING,
+                        format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # hide TF's C++ info lines
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow(config.verbose)
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.nonfinite import NonFiniteError

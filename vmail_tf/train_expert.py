@@ -8,14 +8,13 @@ replay buffer) and policy.npz (the actor, for numpy evaluation). Re-running
 the same command resumes.
 """
 import logging
-import os
 import sys
-import time
 
 import numpy as np
 
 from vmail_tf import config as config_lib
 from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
+from vmail_tf.progress import Progress
 from vmail_tf.runs import GracefulStop, StopRequested, crossed, open_run
 
 
@@ -80,11 +79,9 @@ class ExpertTrainer:
         tf, c = self.tf, self.config
         step = int(self.env_step.numpy())
         state, episode_return, returns = flatten_state(self.env.reset()), 0.0, []
-        last_print, start_time, start_step = 0.0, time.time(), step
-        metrics, eval_return = {}, None
+        progress = Progress(c.steps, c.progress_every, step, stop, labels={})
+        metrics = {}
         while step < c.steps:
-            if stop:
-                stop.check()
             chunk_start = step
             for _ in range(c.update_every):
                 if step < c.seed_steps:
@@ -110,21 +107,14 @@ class ExpertTrainer:
             if crossed(chunk_start, step, c.eval_every) or step >= c.steps:
                 policy = self.save()
                 mean, sd = evaluate(policy, c, c.eval_episodes, seed=10_000 + step)
-                eval_return = mean
+                progress.eval_return = mean
                 scalars = {f'train/{k}': v for k, v in metrics.items()}
                 scalars.update({'eval/return': mean, 'eval/return_sd': sd})
                 if returns:
                     scalars['train/return'] = float(np.mean(returns[-10:]))
                 self.logger.scalars(step, scalars)
-            now = time.time()
-            if now - last_print > c.progress_every or step >= c.steps:
-                last_print = now
-                fps = (step - start_step) / max(now - start_time, 1e-6)
-                eta = (c.steps - step) / max(fps, 1e-6)
-                recent = f'{np.mean(returns[-10:]):.1f}' if returns else '-'
-                shown = '-' if eval_return is None else f'{eval_return:.1f}'
-                print(f'step {step}/{c.steps} | {fps:.0f} fps | train return {recent} | '
-                      f'eval return {shown} | ETA {int(eta // 60)} min', flush=True)
+            recent = f'{np.mean(returns[-10:]):.1f}' if returns else '-'
+            progress.update(step, {}, f'train return {recent}', force=step >= c.steps)
         print(f'Done: policy in {self.logdir / "policy.npz"}', flush=True)
 
 
@@ -135,7 +125,8 @@ def main(argv=None):
         blocks=config_lib.load_blocks('expert_sac'), prog='python -m vmail_tf.train_expert')
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow()
     from vmail_tf.runs import LogdirInUse
     try:
         trainer = ExpertTrainer(config)

@@ -2,7 +2,6 @@
 env steps, run `train_steps` updates, evaluate and checkpoint on schedule.
 Everything is written under the run's logdir; re-running resumes."""
 import collections
-import datetime
 import logging
 import sys
 import time
@@ -17,6 +16,7 @@ from vmail_tf.driver import Driver
 from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
+from vmail_tf.progress import Progress
 from vmail_tf.replay import Replay
 from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed, crossed,
                            open_run, writing)
@@ -28,52 +28,6 @@ EVAL_SEED_OFFSET = 500
 
 class ResumeError(RuntimeError):
     """The logdir's checkpoint cannot be restored into this config's agent."""
-
-
-class Progress:
-    """A one-line status every `every` seconds: step, fps, eval return, losses,
-    ETA. Each update is also a safe point to honour a stop request."""
-
-    def __init__(self, total, every, start_step, stop, unit='fps'):
-        self.total, self.every, self.unit = total, every, unit
-        self.stop = stop
-        self.start_time = time.time()
-        self.start_step = start_step
-        self.last_print = 0.0
-        self.eval_return = None
-
-    def restart(self, step):
-        """Measure the rate from here: a phase that took time without
-        advancing the step (world-model pretraining) would skew the ETA."""
-        self.start_time, self.start_step = time.time(), step
-
-    def update(self, step, metrics, phase='', force=False, eta=None):
-        """`eta`: seconds left of a phase whose rate is not the step rate;
-        the line then shows that phase's ETA instead of the run's."""
-        self.stop.check()
-        now = time.time()
-        if not force and now - self.last_print < self.every:
-            return
-        self.last_print = now
-        parts = [f'step {step}/{self.total}']
-        eta_label = 'ETA' if eta is None else 'ETA of this phase'
-        if eta is None:
-            fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
-            eta = (self.total - step) / fps if fps > 0 else float('inf')
-            parts.append(f'{fps:.1f} {self.unit}')
-        eta = str(datetime.timedelta(seconds=int(eta))) if np.isfinite(eta) else '?'
-        if phase:
-            parts.append(phase)
-        if self.eval_return is not None:
-            parts.append(f'eval return {self.eval_return:.1f}')
-        names = {'image_error': 'image error', 'kl': 'kl', 'd_expert': 'D(expert)',
-                 'd_policy': 'D(policy)', 'actor_loss': 'actor', 'bc_loss': 'BC loss'}
-        losses = [f'{label} {metrics[key]:.3g}' for key, label in names.items()
-                  if key in metrics]
-        if losses:
-            parts.append(' '.join(losses))
-        parts.append(f'{eta_label} {eta}')
-        print(' | '.join(parts), flush=True)
 
 
 def unreadable(path):
@@ -218,7 +172,8 @@ class Trainer:
     def _pay_owed_updates(self, progress, step):
         """The round's V-MAIL updates not yet run (all of them, or the rest
         of a round a stop interrupted)."""
-        total = self.config.train_steps
+        total, started = self.config.train_steps, time.time()
+        first = total - int(self.owed_updates.numpy())
         while int(self.owed_updates.numpy()) > 0:
             with self.times.measure('data'):
                 data = next(self.dataset)
@@ -230,25 +185,26 @@ class Trainer:
                 self.train_metrics[key].append(value)
             self.last_metrics = metrics
             done = total - int(self.owed_updates.numpy())
-            progress.update(step, metrics, f'training {done}/{total}')
+            progress.update(step, metrics, 'training', work=(done - first, total - first, started))
 
     def _pretrain_model(self, progress, step):
         """`model_pretrain` world-model updates on the prefill and expert data
         before the first V-MAIL update, so that the first imagined rollouts
         start from a model that has learned the scene (a fresh model needs
-        thousands of updates to draw cartpole's swinging pole: README,
-        "Learning runs"). A stopped run continues where it stopped."""
+        thousands of updates to draw cartpole's swinging pole:
+        results/cartpole_swingup/README.md). A stopped run continues where
+        it stopped."""
         total = self.config.model_pretrain
         if int(self.agent.step.numpy()) > 0 or int(self.pretrain_done.numpy()) >= total:
             return
-        start, first = time.time(), int(self.pretrain_done.numpy())
+        started, first = time.time(), int(self.pretrain_done.numpy())
         while int(self.pretrain_done.numpy()) < total:
             metrics = metrics_to_numpy(self.agent.train_model(next(self.dataset)['model']))
             self.pretrain_done.assign_add(1)
             done = int(self.pretrain_done.numpy())
             self.watch.check(metrics, f'model pretraining update {done}')
-            eta = (time.time() - start) / (done - first) * (total - done)
-            progress.update(step, metrics, f'model pretraining {done}/{total}', eta=eta)
+            progress.update(step, metrics, 'model pretraining', phase_eta=True,
+                            work=(done - first, total - first, started))
         self.logger.scalars(step, {f'pretrain/{k}': v for k, v in metrics.items()})
         progress.restart(step)
 

@@ -1,7 +1,7 @@
 """DeepMind Control tasks as 64x64 pixels with a gymnasium-style interface.
 
 Imported only inside env worker processes: dm_control's Mesa renderer and
-TensorFlow crash when loaded into one process (see DESIGN.md section 5).
+TensorFlow crash when loaded into one process (see docs/design.md section 5).
 """
 import ctypes.util
 import os
