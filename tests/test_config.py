@@ -86,3 +86,24 @@ def test_shipped_blocks_merge_and_save_round_trip(tmp_path):
     assert config.task == 'dmc_cartpole_swingup'
     config_lib.save(config, tmp_path / 'config.yaml')
     assert config_lib.read_yaml(tmp_path / 'config.yaml') == dict(config)
+
+
+def test_defaults_are_the_settings_that_imitated_and_authors_restores_the_released_code():
+    ours = config_lib.merge(['dmc', 'walker'])
+    assert (ours.disc_penalty, ours.return_bootstrap, ours.return_lambda) == ('input', True, 0.95)
+    authors = config_lib.merge(['dmc', 'walker', 'authors'])
+    assert (authors.disc_reward, authors.disc_penalty, authors.return_lambda,
+            authors.return_bootstrap, authors.model_data) == ('prob', 'params', 1.0, False, 'pooled')
+    # Only those keys differ.
+    assert {k for k in ours if ours[k] != authors[k]} == {
+        'disc_penalty', 'return_lambda', 'return_bootstrap'}
+
+
+def test_every_shipped_block_merges_onto_the_defaults():
+    blocks = config_lib.load_blocks()
+    for name in blocks:
+        if name != 'defaults':
+            config_lib.merge([name])
+    for name in config_lib.load_blocks('expert_sac'):
+        if name != 'defaults':
+            config_lib.merge([name], blocks=config_lib.load_blocks('expert_sac'))
