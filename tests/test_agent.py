@@ -130,3 +130,38 @@ def test_video_stacks_truth_model_and_error(debug_config):
     video = agent.video(batch(debug_config)['model']).numpy()
     b, t = min(4, debug_config.batch_size), debug_config.batch_length
     assert video.shape == (b, t, 3 * 64, 64, 3) and video.dtype == np.uint8
+
+
+def test_expert_pairs_match_what_the_policy_did_end_to_end_through_the_driver():
+    """An episode recorded by the real Driver from a real env, with a policy
+    whose action differs at every step, then windowed by the Replay: each
+    expert pair must join the observation the policy saw with the action it
+    chose there. Storing the action one entry off fails this test."""
+    from vmail_tf.driver import Driver
+    from vmail_tf.envs.worker import EnvWorker
+    seen, chosen = [], []
+
+    def policy(obs, is_first):
+        seen.append(obs['image'][0].copy())
+        chosen.append(np.float32(np.sin(len(chosen))))  # a new action every step
+        return np.array([[chosen[-1]]])
+
+    spec = dict(task='dmc_cartpole_swingup', render_backend='egl', action_repeat=2,
+                image_size=64, time_limit=60, camera=-1, fast_render=True, seed=0)
+    driver = Driver([EnvWorker(spec)], action_repeat=2)
+    try:
+        _, finished = driver.run(policy, episodes=1)
+    finally:
+        driver.close()
+    episode = finished[0]
+    for t in range(len(seen)):  # the policy saw entry t's observation at call t
+        np.testing.assert_array_equal(seen[t], episode['image'][t])
+    replay = Replay(capacity=100, batch_length=6, seed=0)
+    replay.add_expert(episode)
+    window = replay.sample_expert(8)
+    index = {episode['image'][t].tobytes(): t for t in range(len(seen))}
+    starts = np.array([[index[image.tobytes()] for image in w] for w in window['image']])
+    pairs = expert_pairs(tf.constant(starts[..., None], tf.float32),
+                         tf.constant(window['action'])).numpy()
+    for t, action in pairs:
+        assert action == pytest.approx(chosen[int(t)], abs=1e-6)

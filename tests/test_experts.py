@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from vmail_tf import config as config_lib
+from vmail_tf.demos import WEIGHTS_DIR
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.sac import SAC, TransitionReplay, tanh_log_det_jacobian
 from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
@@ -112,3 +113,22 @@ def test_short_sac_run_beats_random_and_resumes(tmp_path):
     resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400)))
     assert int(resumed.env_step.numpy()) == 20000
     assert resumed.replay.size == 5000
+
+
+@pytest.mark.parametrize('path', sorted(WEIGHTS_DIR.glob('*.npz')), ids=lambda p: p.stem)
+def test_every_shipped_expert_loads_and_beats_the_zero_action(path):
+    policy = MLPPolicy.load(path)
+    assert policy.task == path.stem
+
+    def rollout(act, steps=150):
+        env = make_state_env(policy.task, policy.action_repeat, time_limit=1000, seed=5)
+        obs, total = env.reset(), 0.0
+        for _ in range(steps):
+            action = act(obs)
+            assert action.shape == (env.action_size,) and np.all(np.abs(action) <= 1.0)
+            obs, reward, _, _, _ = env.step(action)
+            total += reward
+        return total
+
+    zero = rollout(lambda obs: np.zeros(policy.kernels[-1].shape[1] // 2, np.float32))
+    assert rollout(policy) > zero + 10.0

@@ -118,3 +118,44 @@ def test_tanh_normal_starts_at_the_init_std_and_stays_in_bounds():
     assert np.all(np.abs(sample.numpy()) <= 1.0)
     big = dists.tanh_normal_params(tf.constant([[100.0]]), tf.zeros([1, 1]), 5.0, 5.0)[0]
     assert big.numpy()[0, 0] == pytest.approx(5.0 * math.tanh(20.0))
+
+
+class Quadratic(tf.Module):
+    """D(x) = sum_i a_i x_i^2 + b: non-linear, so the penalties depend on
+    where between the expert and policy inputs they are taken."""
+
+    def __init__(self, a, b):
+        super().__init__()
+        self.a = tf.Variable(np.array(a, np.float32))
+        self.b = tf.Variable([b], dtype=tf.float32)
+
+    def __call__(self, x):
+        return tf.reduce_sum(self.a * x ** 2, -1, keepdims=True) + self.b
+
+
+EXPERT = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]], np.float32)
+POLICY = np.array([[-1.0, 0.0], [3.0, 1.0], [0.0, -2.0]], np.float32)
+
+
+def interpolates(seed):
+    """The points the penalties use: alpha * expert + (1 - alpha) * policy,
+    alpha drawn as losses._interpolate draws it from a generator of `seed`."""
+    alpha = tf.random.Generator.from_seed(seed).uniform([len(EXPERT), 1]).numpy()
+    return alpha * EXPERT + (1 - alpha) * POLICY
+
+
+def test_penalties_of_a_nonlinear_discriminator_on_distinct_inputs_by_hand():
+    a = np.array([0.7, -0.4], np.float32)
+    d = Quadratic(a, 0.2)
+    mixed = interpolates(seed=3)
+    assert not np.allclose(mixed, EXPERT) and not np.allclose(mixed, POLICY)
+    # Input penalty: grad_x D = 2 a x per sample.
+    norms = np.linalg.norm(2 * a * mixed, axis=-1)
+    got = losses.input_penalty(d, tf.constant(EXPERT), tf.constant(POLICY),
+                               tf.random.Generator.from_seed(3))
+    assert got.numpy() == pytest.approx(np.mean((norms - 1) ** 2), rel=1e-5)
+    # Parameter penalty: d mean(D)/da_i = mean(x_i^2), d mean(D)/db = 1.
+    norm = np.sqrt(np.sum(np.mean(mixed ** 2, 0) ** 2) + 1.0)
+    got = losses.params_penalty(d, tf.constant(EXPERT), tf.constant(POLICY),
+                                tf.random.Generator.from_seed(3))
+    assert got.numpy() == pytest.approx((norm - 1) ** 2, rel=1e-5)
