@@ -96,16 +96,17 @@ def test_state_env_matches_the_pixel_env_state_layout():
 
 
 def test_short_sac_run_beats_random_and_resumes(tmp_path):
-    from vmail_tf.train_expert import ExpertTrainer, evaluate
+    from vmail_tf.experts.state_env import evaluate_on_states
+    from vmail_tf.train_expert import ExpertTrainer
     config = sac_config(
         task='dmc_cartpole_balance', action_repeat=4, time_limit=400, steps=20000,
         seed_steps=2000, batch_size=128, units=64, eval_every=100000, eval_episodes=3,
         logdir=str(tmp_path / 'sac'))
     random_policy = lambda obs: np.random.default_rng(0).uniform(-1, 1, 1)
-    random_mean, _ = evaluate(random_policy, config, 3, seed=100)
+    random_mean, _ = evaluate_on_states(random_policy, config, 3, seed=100)
     ExpertTrainer(config).run()
     policy = MLPPolicy.load(tmp_path / 'sac' / 'policy.npz')
-    trained_mean, _ = evaluate(policy, config, 3, seed=100)
+    trained_mean, _ = evaluate_on_states(policy, config, 3, seed=100)
     # 20k steps reach 265-330 of 400 (random: 116); thread scheduling under
     # load moves the result, so the margin leaves room below the lowest seen.
     assert trained_mean > random_mean + 100, (trained_mean, random_mean)

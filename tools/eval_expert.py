@@ -8,12 +8,10 @@ The env settings (action repeat, time limit) come from the configs.
 """
 import argparse
 
-
-from vmail_tf import config as config_lib  # noqa: E402
-from vmail_tf.record_demos import load_expert  # noqa: E402
-from vmail_tf.train_expert import evaluate  # noqa: E402
-
-EVAL_SEED = 20_000
+from vmail_tf import config as config_lib
+from vmail_tf.demos import load_expert_policy
+from vmail_tf.experts.state_env import evaluate_on_states
+from vmail_tf.seeds import env_seed
 
 
 def main():
@@ -22,8 +20,8 @@ def main():
     parser.add_argument('--episodes', type=int, default=10)
     args, rest = parser.parse_known_args()
     config = config_lib.parse_args(rest)
-    expert, name = load_expert(args.expert, config)
-    mean, sd = evaluate(expert, config, args.episodes, EVAL_SEED)
+    expert, name = load_expert_policy(args.expert, config)
+    mean, sd = evaluate_on_states(expert, config, args.episodes, env_seed('expert_check', 0))
     print(f'{config.task} {name}: return {mean:.1f} ± {sd:.1f} over {args.episodes} '
           f'episodes (action_repeat {config.action_repeat}, {config.time_limit} env steps)')
 

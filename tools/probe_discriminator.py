@@ -13,7 +13,6 @@ Imports TensorFlow only inside main(): env workers re-import this script.
 """
 import argparse
 import pathlib
-import sys
 
 
 
@@ -28,17 +27,17 @@ def main():
     import_tensorflow()
     import tensorflow as tf
 
+    from vmail_tf import config as config_lib
     from vmail_tf import demos, networks, optim
-    from vmail_tf.agent import Agent, expert_pairs, preprocess
-    from vmail_tf.evaluate import load_run_config
-    from vmail_tf.losses import PENALTIES, discriminator_loss
+    from vmail_tf.agent import Agent, preprocess
+    from vmail_tf.envs.worker import probe_action_size
+    from vmail_tf.losses import discriminator_loss, discriminator_penalty
     from vmail_tf.replay import Replay
 
-    config = load_run_config(args.logdir)
-    expert_dir = (pathlib.Path(config.expert_dir).expanduser() if config.expert_dir
-                  else demos.cache_dir(config))
-    experts = demos.load_experts(expert_dir, config, _action_size(expert_dir))
-    agent = Agent(config, experts[0]['action'].shape[-1])
+    config = config_lib.load_run_config(args.logdir)
+    action_size = probe_action_size(config)
+    _, experts = demos.expert_episodes(config, action_size, record=False)
+    agent = Agent(config, action_size)
     latest = tf.train.latest_checkpoint(str(args.logdir / 'checkpoint'))
     tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
     replay = Replay(10 ** 9, config.batch_length, seed=0)
@@ -46,10 +45,8 @@ def main():
         replay.add_expert(episode)
     batch = {k: tf.constant(v) for k, v in replay.sample_expert(config.batch_size).items()}
     post, _ = agent.rssm.observe(agent.encoder(preprocess(batch['image'])), batch['action'])
-    expert_in = expert_pairs(agent.rssm.features(post), batch['action'])
-    start = {k: tf.reshape(v[:, :-1], [-1, v.shape[-1]]) for k, v in post.items()}
-    feats, actions = agent._imagine(start)
-    policy_in = tf.reshape(tf.concat([feats[:-1], actions], -1), [-1, expert_in.shape[-1]])
+    expert_in = agent.expert_inputs(batch)
+    policy_in = agent.policy_inputs(*agent.imagine(agent.imagination_starts(post)))
     print(f'{latest}: {expert_in.shape[0]} expert pairs, {policy_in.shape[0]} imagined pairs')
     rng = tf.random.Generator.from_seed(0)
     for penalty in args.penalties:
@@ -63,12 +60,8 @@ def main():
             def update():
                 with tf.GradientTape() as tape:
                     e, p = disc(expert_in)[..., 0], disc(policy_in)[..., 0]
-                    loss = discriminator_loss(e, p)
-                    if penalty != 'none':
-                        picks = rng.uniform([tf.shape(expert_in)[0]], 0,
-                                            tf.shape(policy_in)[0], tf.int32)
-                        loss += config.disc_penalty_scale * PENALTIES[penalty](
-                            disc, expert_in, tf.gather(policy_in, picks), rng)
+                    loss = discriminator_loss(e, p) + config.disc_penalty_scale * (
+                        discriminator_penalty(penalty, disc, expert_in, policy_in, rng))
                 opt.minimize(tape, loss)
                 return tf.reduce_mean(tf.sigmoid(e)), tf.reduce_mean(tf.sigmoid(p))
 
@@ -79,14 +72,6 @@ def main():
                 if step in marks:
                     row.append(f'{step}: {float(d_e):.2f}/{float(d_p):.2f}')
             print(f'penalty {penalty:6s} lr {lr:.0e}  D(expert)/D(policy) after ' + ', '.join(row))
-
-
-def _action_size(expert_dir):
-    from vmail_tf import episodes
-    loaded = episodes.load_directory(expert_dir)
-    if not loaded:
-        sys.exit(f'error: no expert episodes in {expert_dir}')
-    return loaded[0][1]['action'].shape[-1]
 
 
 if __name__ == '__main__':

@@ -71,7 +71,7 @@ def main(argv=None):
     if not agent_eps:
         sys.exit(f'error: {args.episodes} holds no loadable *.npz episodes')
     action_size = agent_eps[0]['action'].shape[-1]
-    expert_eps = demos.load_experts(demos.resolve_expert_dir(config), config, action_size)
+    _, expert_eps = demos.expert_episodes(config, action_size, record=False)
     try:
         agent_train, agent_test = split_holdout(agent_eps, args.holdout, 'agent')
         expert_train, expert_test = split_holdout(expert_eps, args.holdout, 'expert')

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import dists, losses, networks, optim, precision
+from vmail_tf import dists, episodes, losses, networks, optim, precision
 
 
 def preprocess(image):
@@ -17,44 +17,53 @@ def _flatten_time(state):
 
 
 def expert_pairs(features, actions):
-    """(state, action taken) pairs of expert windows, flattened to (N, F + A).
-
-    features[:, t] is the latent of observation t; the action taken there is
-    stored at index t + 1 (entry t holds the action that *led* to obs t), so
-    a window of T + 1 entries gives T pairs.
-    """
-    pairs = tf.concat([features[:, :-1], actions[:, 1:]], -1)
+    """(state, action taken) pairs of expert windows of T + 1 entries,
+    flattened to (B*T, F + A); features[:, t] is the latent of observation t."""
+    states, taken = episodes.with_taken_actions(features, actions)
+    pairs = tf.concat([states, taken], -1)
     return tf.reshape(pairs, [-1, pairs.shape[-1]])
 
 
-class Agent(tf.Module):
+class AgentBase(tf.Module):
+    """What the V-MAIL and BC agents share: the precision policy, a random
+    generator, the update counter, the conv encoder and the actor."""
 
-    def __init__(self, config, action_size):
-        super().__init__(name='agent')
+    def __init__(self, name, config, action_size):
+        super().__init__(name=name)
         self.config = config
         self.action_size = action_size
-        self.policy_name, loss_scaling = precision.set_policy(config.precision)
+        self.policy_name, self.loss_scaling = precision.set_policy(config.precision)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         self.encoder = networks.ConvEncoder(config.cnn_depth)
+        self.actor = networks.Actor(
+            action_size, config.num_units, config.actor_layers,
+            config.actor_init_std, config.actor_mean_scale, rng=self.rng)
+
+    def optimizer(self, name, modules, lr):
+        """Adam over `modules` with the config's clipping and the policy's
+        loss scaling."""
+        return optim.Optimizer(name, modules, lr, self.config.grad_clip,
+                               self.config.adam_eps, self.loss_scaling)
+
+
+class Agent(AgentBase):
+
+    def __init__(self, config, action_size):
+        super().__init__('agent', config, action_size)
         self.rssm = networks.RSSM(
             config.stoch_size, config.deter_size, config.hidden_size,
             config.min_std, rng=self.rng)
         self.decoder = networks.ConvDecoder(config.cnn_depth)
         self.discriminator = networks.MLP(
             config.disc_units, config.disc_layers, 1, name='discriminator')
-        self.actor = networks.Actor(
-            action_size, config.num_units, config.actor_layers,
-            config.actor_init_std, config.actor_mean_scale, rng=self.rng)
         self.value = networks.MLP(
             config.num_units, config.value_layers, 1, name='value')
-        opt = lambda name, modules, lr: optim.Optimizer(
-            name, modules, lr, config.grad_clip, config.adam_eps, loss_scaling)
-        self.model_opt = opt(
+        self.model_opt = self.optimizer(
             'model_opt', [self.encoder, self.rssm, self.decoder], config.model_lr)
-        self.disc_opt = opt('disc_opt', [self.discriminator], config.disc_lr)
-        self.actor_opt = opt('actor_opt', [self.actor], config.actor_lr)
-        self.value_opt = opt('value_opt', [self.value], config.value_lr)
+        self.disc_opt = self.optimizer('disc_opt', [self.discriminator], config.disc_lr)
+        self.actor_opt = self.optimizer('actor_opt', [self.actor], config.actor_lr)
+        self.value_opt = self.optimizer('value_opt', [self.value], config.value_lr)
         self.optimizers = [self.model_opt, self.disc_opt, self.actor_opt, self.value_opt]
         self._build()
         jit = config.jit or None
@@ -120,21 +129,15 @@ class Agent(tf.Module):
         # 1. World model (Eq. 7).
         post, metrics = self._train_model(data['model'])
 
-        # 2. Expert latents: posterior at t paired with the action taken at t,
-        # which the episode stores at index t + 1.
-        expert_post, _ = self.rssm.observe(
-            self.encoder(preprocess(expert['image'])), expert['action'])
-        expert_inputs = tf.stop_gradient(expert_pairs(
-            self.rssm.features(expert_post), expert['action']))
+        # 2. Expert latents: posterior at t paired with the action taken at t.
+        expert_inputs = self.expert_inputs(expert)
 
         # 3. Imagination and actor (Eq. 8): D's output is the reward; gradients
         # flow through the dynamics and D, but only the actor is updated.
-        start = {k: tf.stop_gradient(v[:, :-1]) for k, v in post.items()}
-        start = _flatten_time(start)
+        start = self.imagination_starts(post)
         with tf.GradientTape() as tape:
-            feats, actions = self._imagine(start)
-            policy_inputs = tf.concat([feats[:-1], actions], -1)
-            logits = self.discriminator(policy_inputs)[..., 0]
+            feats, actions = self.imagine(start)
+            logits = self.discriminator(tf.concat([feats[:-1], actions], -1))[..., 0]
             rewards = losses.discriminator_reward(logits, c.disc_reward)
             values = self.value(feats)[..., 0]
             bootstrap = values[-1] if c.return_bootstrap else tf.zeros_like(values[-1])
@@ -149,13 +152,12 @@ class Agent(tf.Module):
                        imag_return=tf.reduce_mean(returns[0]))
 
         # 4. Discriminator (Eq. 6) on expert pairs and imagined policy pairs.
-        policy_inputs = tf.stop_gradient(tf.reshape(
-            policy_inputs, [-1, self.feature_size + self.action_size]))
+        policy_inputs = self.policy_inputs(feats, actions)
         with tf.GradientTape() as tape:
             expert_logits = self.discriminator(expert_inputs)[..., 0]
             policy_logits = self.discriminator(policy_inputs)[..., 0]
             disc_loss = losses.discriminator_loss(expert_logits, policy_logits)
-            penalty = self._penalty(expert_inputs, policy_inputs)
+            penalty = self.discriminator_penalty(expert_inputs, policy_inputs)
             scaled = self.disc_opt.scale(disc_loss + c.disc_penalty_scale * penalty)
         metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, scaled)
         metrics.update(
@@ -190,7 +192,31 @@ class Agent(tf.Module):
                       'kl': kl, 'image_loss': -image_ll,
                       'image_error': losses.image_squared_error(image, recon)}
 
-    def _imagine(self, start):
+    def expert_inputs(self, expert):
+        """D's expert inputs from an expert batch of T + 1 entries: the
+        posterior features at t with the action taken there, (B*T, F + A),
+        without gradient."""
+        post, _ = self.rssm.observe(self.encoder(preprocess(expert['image'])), expert['action'])
+        return tf.stop_gradient(expert_pairs(self.rssm.features(post), expert['action']))
+
+    @staticmethod
+    def imagination_starts(post):
+        """Every posterior state but each sequence's last, flattened to
+        (B*(T-1), ...), without gradient: where imagination starts."""
+        return _flatten_time({k: tf.stop_gradient(v[:, :-1]) for k, v in post.items()})
+
+    def policy_inputs(self, feats, actions):
+        """D's policy inputs from an imagined rollout: (H*N, F + A) pairs of
+        state h and the action taken there, without gradient."""
+        pairs = tf.concat([feats[:-1], actions], -1)
+        return tf.stop_gradient(tf.reshape(pairs, [-1, self.feature_size + self.action_size]))
+
+    def discriminator_penalty(self, expert_inputs, policy_inputs):
+        return losses.discriminator_penalty(
+            self.config.disc_penalty, self.discriminator, expert_inputs, policy_inputs,
+            self.rng)
+
+    def imagine(self, start):
         """Rolls the prior `horizon` steps from `start` (N states) with actions
         sampled from the actor on stop-gradient features. Returns features
         (H+1, N, F) and actions (H, N, A)."""
@@ -205,17 +231,6 @@ class Agent(tf.Module):
         feats = tf.concat([self.rssm.features(start)[None],
                            self.rssm.features(states)], 0)
         return feats, actions
-
-    def _penalty(self, expert_inputs, policy_inputs):
-        kind = self.config.disc_penalty
-        if kind == 'none':
-            return tf.constant(0.0)
-        # Interpolate each expert pair with a random imagined pair.
-        picks = self.rng.uniform(
-            [tf.shape(expert_inputs)[0]], 0, tf.shape(policy_inputs)[0], tf.int32)
-        return losses.PENALTIES[kind](
-            self.discriminator, expert_inputs, tf.gather(policy_inputs, picks),
-            self.rng)
 
     # ------------------------------------------------------------------ videos
 

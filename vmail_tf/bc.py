@@ -3,30 +3,20 @@ and actor, trained by maximum likelihood on the expert's (image, action
 taken) pairs. It acts on the current image alone."""
 import tensorflow as tf
 
-from vmail_tf import dists, networks, optim, precision
-from vmail_tf.agent import preprocess
+from vmail_tf import dists, episodes
+from vmail_tf.agent import AgentBase, preprocess
 
 
 def expert_image_action_pairs(batch):
-    """Images at t with the action taken there, stored at index t + 1."""
-    return batch['image'][:, :-1], batch['action'][:, 1:]
+    """Images at t with the action taken there (stored at index t + 1)."""
+    return episodes.with_taken_actions(batch['image'], batch['action'])
 
 
-class BCAgent(tf.Module):
+class BCAgent(AgentBase):
 
     def __init__(self, config, action_size):
-        super().__init__(name='bc_agent')
-        self.config = config
-        self.action_size = action_size
-        self.policy_name, loss_scaling = precision.set_policy(config.precision)
-        self.rng = tf.random.Generator.from_seed(config.seed)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-        self.encoder = networks.ConvEncoder(config.cnn_depth)
-        self.actor = networks.Actor(
-            action_size, config.num_units, config.actor_layers,
-            config.actor_init_std, config.actor_mean_scale, rng=self.rng)
-        self.opt = optim.Optimizer('bc_opt', [self.encoder, self.actor], config.bc_lr,
-                                   config.grad_clip, config.adam_eps, loss_scaling)
+        super().__init__('bc_agent', config, action_size)
+        self.opt = self.optimizer('bc_opt', [self.encoder, self.actor], config.bc_lr)
         size = config.image_size
         self.actor.params(self.encoder(tf.zeros([1, size, size, 3])))
         self.opt.build()

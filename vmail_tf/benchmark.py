@@ -12,9 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from vmail_tf import losses, precision
-from vmail_tf.agent import Agent, expert_pairs, preprocess
-from vmail_tf.driver import Driver
-from vmail_tf.envs.worker import EnvWorker, env_spec, probe_action_size
+from vmail_tf.agent import Agent, preprocess
+from vmail_tf.driver import make_driver
+from vmail_tf.envs.worker import probe_action_size
 
 
 def random_batch(config, action_size, seed=0):
@@ -121,13 +121,10 @@ def profile(agent, data, steps):
     embed = agent.encoder(image)
     post, _ = agent.rssm.observe(embed, model['action'])
     feats = agent.rssm.features(post)
-    start = {k: tf.reshape(v[:, :-1], [-1, v.shape[-1]]) for k, v in post.items()}
-    imag_feats, imag_actions = agent._imagine(start)
-    policy_inputs = tf.reshape(tf.concat([imag_feats[:-1], imag_actions], -1),
-                               [-1, agent.feature_size + agent.action_size])
-    expert_post, _ = agent.rssm.observe(
-        agent.encoder(preprocess(expert['image'])), expert['action'])
-    expert_inputs = expert_pairs(agent.rssm.features(expert_post), expert['action'])
+    start = agent.imagination_starts(post)
+    imag_feats, imag_actions = agent.imagine(start)
+    policy_inputs = agent.policy_inputs(imag_feats, imag_actions)
+    expert_inputs = agent.expert_inputs(expert)
 
     def grads_of(fn, variables):
         @tf.function
@@ -138,7 +135,7 @@ def profile(agent, data, steps):
         return run
 
     def imagined_reward(start):
-        feats, actions = agent._imagine(start)
+        feats, actions = agent.imagine(start)
         return tf.reduce_mean(agent.discriminator(tf.concat([feats[:-1], actions], -1)))
 
     phases = {
@@ -156,7 +153,7 @@ def profile(agent, data, steps):
             imagined_reward, agent.actor.trainable_variables), (start,)),
         'discriminator_and_penalty': (grads_of(
             lambda e, p: losses.discriminator_loss(agent.discriminator(e), agent.discriminator(p))
-            + agent._penalty(e, p), agent.discriminator.trainable_variables),
+            + agent.discriminator_penalty(e, p), agent.discriminator.trainable_variables),
             (expert_inputs, policy_inputs)),
         'value': (grads_of(lambda f: tf.reduce_mean(agent.value(f)),
                            agent.value.trainable_variables), (imag_feats,)),
@@ -175,9 +172,7 @@ def profile(agent, data, steps):
 
 def collection(config, seconds):
     """Agent steps/s of the policy + pixel env loop, and policy latency."""
-    workers = [EnvWorker(env_spec(config, 100 + i), config.worker_timeout)
-               for i in range(config.envs)]
-    driver = Driver(workers, config.action_repeat, config.worker_restarts)
+    driver = make_driver(config, 'benchmark', config.envs)
     agent = Agent(config, driver.action_size)
     state = [agent.initial_policy_state(config.envs)]
     latencies = []

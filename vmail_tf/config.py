@@ -166,6 +166,21 @@ def parse_args(argv, description='', blocks=None, prog=None):
         parser.exit(2, f'error: {e}\n')
 
 
+def load_run_config(logdir):
+    """The config a run in `logdir` was started with (its config.yaml), with
+    that logdir."""
+    path = pathlib.Path(logdir) / 'config.yaml'
+    if not path.exists():
+        raise FileNotFoundError(f'{path} does not exist: is {logdir} a vmail_tf run?')
+    saved = read_yaml(path) or {}
+    blocks = load_blocks()
+    unknown = [k for k in saved if k not in blocks['defaults']]
+    if unknown:
+        raise ConfigError(f'{path}: unknown keys {unknown}')
+    return merge([], [(k, v) for k, v in saved.items() if k != 'logdir'] +
+                 [('logdir', str(logdir))], blocks)
+
+
 def save(config, path):
     yaml = YAML(typ='safe', pure=True)
     yaml.default_flow_style = False

@@ -12,8 +12,7 @@ import uuid
 import numpy as np
 
 from vmail_tf import episodes as episodes_lib
-from vmail_tf.driver import Driver
-from vmail_tf.envs.worker import EnvWorker, env_spec
+from vmail_tf.driver import make_driver
 from vmail_tf.experts.cartpole import CartpoleSwingup
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.reaching import PointMassToTarget, ReacherToTarget
@@ -43,8 +42,6 @@ BUILTIN_EXPERTS = {
     'dmc_reacher_easy': lambda config: ReacherToTarget(),
     **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }
-# Expert episodes use env seeds far from the training envs' seeds.
-DEMO_SEED_OFFSET = 10_000
 
 
 class DemoError(RuntimeError):
@@ -82,9 +79,7 @@ def record(expert, config, directory, num_episodes, name='expert'):
     """Runs `expert(obs) -> action` in the pixel env and writes `num_episodes`
     episode files plus demos.json into `directory`. Returns the returns."""
     directory = pathlib.Path(directory)
-    worker = EnvWorker(env_spec(config, DEMO_SEED_OFFSET + config.seed),
-                       config.worker_timeout)
-    driver = Driver([worker], config.action_repeat, config.worker_restarts)
+    driver = make_driver(config, 'demos')
     returns = []
     start = time.time()
     try:
@@ -114,7 +109,7 @@ def resolve_expert_dir(config):
     """The expert folder of a run: `expert_dir` if given, else the cached
     built-in demos of the task, recorded on first use."""
     if config.expert_dir:
-        path = pathlib.Path(config.expert_dir).expanduser()
+        path = expert_folder(config)
         if not path.is_dir():
             raise DemoError(f'expert_dir {path} is not a directory')
         return path
@@ -191,3 +186,46 @@ def load_experts(directory, config, action_size):
                 f'vmail_tf.check_demos {directory})' if len(problems) > 1 else '')
         raise DemoError(problems[0] + more)
     return [episode for _, episode in loaded]
+
+
+def expert_episodes(config, action_size, record=True):
+    """The one way in to a run's demonstrations: resolves its expert folder
+    (`expert_dir`, or the built-in demos, recorded first if missing and
+    `record`), loads it and checks it for the run. Returns (folder, episodes)."""
+    if record:
+        folder = resolve_expert_dir(config)
+    else:
+        folder = expert_folder(config)
+        if not folder.is_dir():
+            raise DemoError(f'no demos at {folder}; a training run with these configs '
+                            f'records the built-in ones, or pass --expert_dir')
+    return folder, load_experts(folder, config, action_size)
+
+
+def expert_folder(config):
+    """Where a run's demonstrations are: `expert_dir`, else the built-in
+    demos' cache folder (which may not be recorded yet)."""
+    if config.expert_dir:
+        return pathlib.Path(config.expert_dir).expanduser()
+    return cache_dir(config)
+
+
+def load_expert_policy(spec, config):
+    """The policy named by `spec` ('builtin', or a weights .npz of a SAC
+    expert) for this config's task and action repeat, and its name."""
+    if spec == 'builtin':
+        if config.task not in BUILTIN_EXPERTS:
+            raise DemoError(
+                f'task {config.task} has no built-in expert (built-in: '
+                f'{", ".join(BUILTIN_EXPERTS)}); pass --expert policy.npz')
+        return BUILTIN_EXPERTS[config.task](config), builtin_expert_name(config.task)
+    path = pathlib.Path(spec)
+    if not path.is_file():
+        raise DemoError(f'--expert {spec}: expected `builtin` or an expert weights file')
+    policy = MLPPolicy.load(path)
+    if policy.task != config.task or policy.action_repeat != config.action_repeat:
+        raise DemoError(
+            f'{path} was trained for {policy.task} with action_repeat '
+            f'{policy.action_repeat}; the configs give {config.task} with '
+            f'action_repeat {config.action_repeat}')
+    return policy, str(path)

@@ -4,7 +4,8 @@ import logging
 
 import numpy as np
 
-from vmail_tf.envs.worker import EnvWorkerError
+from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
+from vmail_tf.seeds import env_seed
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +104,18 @@ class Driver:
     def close(self):
         for worker in self.workers:
             worker.close()
+
+
+def make_driver(config, purpose, count=1):
+    """A Driver over `count` pixel env workers with the config's env
+    settings, seeded for `purpose` (seeds.SEEDS)."""
+    workers = []
+    try:
+        for index in range(count):
+            workers.append(EnvWorker(env_spec(config, env_seed(purpose, config.seed, index)),
+                                     config.worker_timeout))
+    except BaseException:
+        for worker in workers:
+            worker.close()
+        raise
+    return Driver(workers, config.action_repeat, config.worker_restarts)

@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 REQUIRED_KEYS = ('image', 'action', 'reward', 'discount')
 
 
+def with_taken_actions(observations, actions):
+    """Splits windows (B, T + 1, ...) into the observations at t = 0..T-1
+    and the action taken at each, which is stored one entry later: the one
+    place that encodes this file format's pairing (numpy or TensorFlow)."""
+    return observations[:, :-1], actions[:, 1:]
+
+
 def episode_length(episode):
     """Number of entries, including the reset entry."""
     return len(episode['action'])

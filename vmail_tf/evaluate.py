@@ -15,29 +15,11 @@ import sys
 
 from vmail_tf import config as config_lib
 
-EVAL_SEED_OFFSET = 700
-
-
-def load_run_config(logdir):
-    path = pathlib.Path(logdir) / 'config.yaml'
-    if not path.exists():
-        raise FileNotFoundError(f'{path} does not exist: is {logdir} a vmail_tf run?')
-    saved = config_lib.read_yaml(path) or {}
-    blocks = config_lib.load_blocks()
-    unknown = [k for k in saved if k not in blocks['defaults']]
-    if unknown:
-        raise config_lib.ConfigError(f'{path}: unknown keys {unknown}')
-    return config_lib.merge([], [(k, v) for k, v in saved.items() if k != 'logdir'] +
-                            [('logdir', str(logdir))], blocks)
-
-
 def expert_return(config):
     """Mean return of the run's expert episodes, or None if unavailable."""
     import numpy as np
     from vmail_tf import demos, episodes
-    directory = (pathlib.Path(config.expert_dir).expanduser() if config.expert_dir
-                 else demos.cache_dir(config))
-    loaded = episodes.load_directory(directory)
+    loaded = episodes.load_directory(demos.expert_folder(config))
     if not loaded:
         return None
     return float(np.mean([episodes.episode_return(e) for _, e in loaded]))
@@ -50,7 +32,7 @@ def main(argv=None):
     parser.add_argument('--video', type=pathlib.Path, help='write the first episode as a GIF')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        config = load_run_config(args.logdir)
+        config = config_lib.load_run_config(args.logdir)
     except (FileNotFoundError, config_lib.ConfigError) as e:
         sys.exit(f'error: {e}')
     from vmail_tf.quiet import import_tensorflow
@@ -59,8 +41,7 @@ def main(argv=None):
 
     from vmail_tf.agent import Agent
     from vmail_tf.bc import BCAgent
-    from vmail_tf.driver import Driver
-    from vmail_tf.envs.worker import EnvWorker, env_spec
+    from vmail_tf.driver import make_driver
     from vmail_tf.evaluation import greedy_episodes, summarize
     from vmail_tf.logger import encode_gif
 
@@ -68,9 +49,7 @@ def main(argv=None):
     latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
         sys.exit(f'error: no checkpoint in {checkpoint_dir}')
-    worker = EnvWorker(env_spec(config, config.seed * 1000 + EVAL_SEED_OFFSET),
-                       config.worker_timeout)
-    driver = Driver([worker], config.action_repeat, config.worker_restarts)
+    driver = make_driver(config, 'evaluate')
     try:
         make = BCAgent if config.method == 'bc' else Agent
         agent = make(config, driver.action_size)

@@ -84,3 +84,12 @@ def input_penalty(discriminator, expert_inputs, policy_inputs, rng):
 
 
 PENALTIES = {'params': params_penalty, 'input': input_penalty}
+
+
+def discriminator_penalty(kind, discriminator, expert_inputs, policy_inputs, rng):
+    """The gradient penalty `kind` (params, input or none), each expert pair
+    interpolated with a randomly picked policy pair."""
+    if kind == 'none':
+        return tf.constant(0.0)
+    picks = rng.uniform([tf.shape(expert_inputs)[0]], 0, tf.shape(policy_inputs)[0], tf.int32)
+    return PENALTIES[kind](discriminator, expert_inputs, tf.gather(policy_inputs, picks), rng)

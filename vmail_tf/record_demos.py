@@ -20,27 +20,6 @@ from vmail_tf import config as config_lib
 from vmail_tf import demos
 
 
-def load_expert(spec, config):
-    """The policy named by `spec` for this config, and its name."""
-    if spec == 'builtin':
-        if config.task not in demos.BUILTIN_EXPERTS:
-            raise demos.DemoError(
-                f'task {config.task} has no built-in expert (built-in: '
-                f'{", ".join(demos.BUILTIN_EXPERTS)}); pass --expert policy.npz')
-        return demos.BUILTIN_EXPERTS[config.task](config), demos.builtin_expert_name(config.task)
-    path = pathlib.Path(spec)
-    if not path.is_file():
-        raise demos.DemoError(f'--expert {spec}: expected `builtin` or an expert weights file')
-    from vmail_tf.experts.mlp_policy import MLPPolicy
-    policy = MLPPolicy.load(path)
-    if policy.task != config.task or policy.action_repeat != config.action_repeat:
-        raise demos.DemoError(
-            f'{path} was trained for {policy.task} with action_repeat '
-            f'{policy.action_repeat}; the configs give {config.task} with '
-            f'action_repeat {config.action_repeat}')
-    return policy, str(path)
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description='Record expert demonstrations.')
@@ -54,7 +33,7 @@ def main(argv=None):
         sys.exit(f'error: {args.out} is not empty; demos are never written into '
                  f'an existing folder')
     try:
-        expert, name = load_expert(args.expert, config)
+        expert, name = demos.load_expert_policy(args.expert, config)
     except (demos.DemoError, ValueError) as e:
         sys.exit(f'error: {e}')
     count = args.episodes or config.num_demos

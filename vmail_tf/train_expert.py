@@ -13,24 +13,11 @@ import sys
 import numpy as np
 
 from vmail_tf import config as config_lib
-from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
+from vmail_tf.experts.state_env import (evaluate_on_states, flatten_state, make_state_env,
+                                       state_size)
 from vmail_tf.progress import Progress
 from vmail_tf.runs import GracefulStop, StopRequested, crossed, open_run
-
-
-def evaluate(policy, config, episodes, seed):
-    """Mean and sd of the return of `policy(obs dict)` over `episodes` on
-    true states (no rendering)."""
-    returns = []
-    for i in range(episodes):
-        env = make_state_env(config.task, config.action_repeat, config.time_limit, seed + i)
-        obs, total, done = env.reset(), 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
-    return float(np.mean(returns)), float(np.std(returns))
+from vmail_tf.seeds import env_seed
 
 
 class ExpertTrainer:
@@ -42,7 +29,8 @@ class ExpertTrainer:
         self.tf = tf
         c = self.config = config
         self.logdir, self.lock = open_run(c)
-        self.env = make_state_env(c.task, c.action_repeat, c.time_limit, c.seed)
+        self.env = make_state_env(c.task, c.action_repeat, c.time_limit,
+                                  env_seed('expert_train', c.seed))
         obs_size = state_size(self.env)
         self.sac = SAC(obs_size, self.env.action_size, c)
         self.replay = TransitionReplay(c.replay_capacity, obs_size,
@@ -106,7 +94,8 @@ class ExpertTrainer:
             self.env_step.assign(step)
             if crossed(chunk_start, step, c.eval_every) or step >= c.steps:
                 policy = self.save()
-                mean, sd = evaluate(policy, c, c.eval_episodes, seed=10_000 + step)
+                mean, sd = evaluate_on_states(policy, c, c.eval_episodes,
+                                              env_seed('expert_eval', c.seed, step))
                 progress.eval_return = mean
                 scalars = {f'train/{k}': v for k, v in metrics.items()}
                 scalars.update({'eval/return': mean, 'eval/return_sd': sd})

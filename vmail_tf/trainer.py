@@ -12,8 +12,8 @@ import tensorflow as tf
 from vmail_tf import demos, episodes, nonfinite
 from vmail_tf.agent import Agent, metrics_to_numpy
 from vmail_tf.bc import BCAgent
-from vmail_tf.driver import Driver
-from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
+from vmail_tf.driver import make_driver
+from vmail_tf.envs.worker import EnvWorkerError
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger, tile_videos
 from vmail_tf.progress import Progress
@@ -22,9 +22,6 @@ from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed,
                            open_run, writing)
 
 log = logging.getLogger(__name__)
-
-EVAL_SEED_OFFSET = 500
-
 
 class ResumeError(RuntimeError):
     """The logdir's checkpoint cannot be restored into this config's agent."""
@@ -50,18 +47,13 @@ class Trainer:
         if c.precision == '16' and not tf.config.list_physical_devices('GPU'):
             log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
         self.bc = c.method == 'bc'
-        self.expert_dir = demos.resolve_expert_dir(c)
-        self.eval_driver = Driver(
-            [EnvWorker(env_spec(c, c.seed * 1000 + EVAL_SEED_OFFSET), c.worker_timeout)],
-            c.action_repeat, c.worker_restarts)
+        self.eval_driver = make_driver(c, 'eval')
         self.drivers = [self.eval_driver]
         if not self.bc:
-            workers = [EnvWorker(env_spec(c, c.seed * 1000 + i), c.worker_timeout)
-                       for i in range(c.envs)]
-            self.driver = Driver(workers, c.action_repeat, c.worker_restarts)
+            self.driver = make_driver(c, 'train', c.envs)
             self.drivers.append(self.driver)
         action_size = self.eval_driver.action_size
-        experts = demos.load_experts(self.expert_dir, c, action_size)
+        self.expert_dir, experts = demos.expert_episodes(c, action_size)
 
         self.agent = BCAgent(c, action_size) if self.bc else Agent(c, action_size)
         print(f'Precision {c.precision}: {self.agent.policy_name}', flush=True)

@@ -34,3 +34,18 @@ def make_state_env(task, action_repeat=2, time_limit=1000, seed=0):
 
 def state_size(env):
     return int(sum(np.prod(shape) for shape, _ in env.obs_spec.values()))
+
+
+def evaluate_on_states(policy, config, episodes, seed):
+    """Mean and sd of the return of `policy(obs dict)` over `episodes` on
+    true states (no rendering)."""
+    returns = []
+    for i in range(episodes):
+        env = make_state_env(config.task, config.action_repeat, config.time_limit, seed + i)
+        obs, total, done = env.reset(), 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns)), float(np.std(returns))
