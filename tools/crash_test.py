@@ -27,7 +27,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import episodes, precision
 from vmail_tf.logger import drop_partial_last_line
-from vmail_tf.trainer import unreadable
+from vmail_tf.trainer_base import unreadable
 
 CONFIGS = ('dmc', 'cartpole', 'debug')
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than

@@ -1,10 +1,14 @@
 """Behaviour cloning, the paper's simplest baseline: the same conv encoder
 and actor, trained by maximum likelihood on the expert's (image, action
 taken) pairs. It acts on the current image alone."""
+import time
+
 import tensorflow as tf
 
 from vmail_tf import dists, episodes
 from vmail_tf.agent import AgentBase, preprocess
+from vmail_tf.progress import Progress
+from vmail_tf.trainer_base import TrainerBase
 
 
 def expert_image_action_pairs(batch):
@@ -42,3 +46,32 @@ class BCAgent(AgentBase):
         self.step.assign_add(1)
         return {'bc_loss': -log_prob, 'bc_grad_norm': grad_norm,
                 'bc_action_error': tf.reduce_mean(tf.abs(dists.tanh_normal_mode(mean) - actions))}
+
+
+class BCTrainer(TrainerBase):
+    """`bc_steps` updates on expert pairs, evaluated every `bc_eval_every`
+    updates; no env steps. Its x-axis is the update count."""
+
+    parts = ('expert',)
+    unit = 'updates'
+
+    def make_agent(self, action_size):
+        return BCAgent(self.config, action_size)
+
+    def step(self):
+        return int(self.agent.step.numpy())
+
+    def loop(self):
+        c = self.config
+        step = start_step = self.step()
+        progress = Progress(c.bc_steps, c.progress_every, step, self.stop, unit='updates/s')
+        start_time = time.time()
+        while step < c.bc_steps:
+            metrics = self.train_step(self.agent.train, f'update {step + 1}')
+            step += 1
+            if step % c.bc_eval_every == 0 or step >= c.bc_steps:
+                self.log_scalars(step, (step - start_step) / max(time.time() - start_time, 1e-6))
+                progress.eval_return = self.evaluate()
+                self.save()
+            progress.update(step, metrics, 'behaviour cloning', force=step >= c.bc_steps)
+        return step

@@ -24,7 +24,11 @@ def main(argv=None):
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.nonfinite import NonFiniteError
     from vmail_tf.runs import LogdirInUse, StopRequested, WriteFailed
-    from vmail_tf.trainer import ResumeError, Trainer
+    from vmail_tf.trainer_base import ResumeError
+    if config.method == 'bc':
+        from vmail_tf.bc import BCTrainer as Trainer
+    else:
+        from vmail_tf.trainer import Trainer
     try:
         trainer = Trainer(config)
     except (config_lib.ConfigError, demos.DemoError, EnvWorkerError, LogdirInUse,

@@ -1,0 +1,222 @@
+"""What every imitation run shares, whatever its learner: the logdir, the
+evaluation env, the demonstrations, the agent's checkpoints (restored on
+start), the replay and its tf.data pipeline, logs, evaluation, and the
+handling of stops and failures. `trainer.Trainer` (V-MAIL) and
+`bc.BCTrainer` add their own loops."""
+import collections
+import logging
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from vmail_tf import demos, episodes, nonfinite
+from vmail_tf.driver import make_driver
+from vmail_tf.envs.worker import EnvWorkerError
+from vmail_tf.evaluation import greedy_episodes, summarize
+from vmail_tf.logger import Logger
+from vmail_tf.replay import Replay
+from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed, open_run,
+                           writing)
+
+log = logging.getLogger(__name__)
+
+
+class ResumeError(RuntimeError):
+    """The logdir's checkpoint cannot be restored into this config's agent."""
+
+
+def unreadable(path):
+    """Why the checkpoint at `path` cannot be read whole (a write cut short
+    by a kill), or None. Reads every tensor: a few MB, once per start."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as e:  # the reader raises several types for damaged files
+        return f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+    return None
+
+
+class TrainerBase:
+    """Subclasses set `parts` (the batch parts their updates use), `unit`
+    (the x-axis), and implement `make_agent`, `step` and `loop`; `counters`
+    adds their own checkpointed counters."""
+
+    parts = ('model', 'expert')
+    unit = 'env steps'
+
+    def __init__(self, config):
+        self.config = c = config
+        self.logdir, self.lock = open_run(c)
+        if c.precision == '16' and not tf.config.list_physical_devices('GPU'):
+            log.warning('precision 16 on a CPU is slower than 32; it is a GPU option')
+        self.eval_driver = make_driver(c, 'eval')
+        self.drivers = [self.eval_driver]
+        action_size = self.eval_driver.action_size
+        self.expert_dir, experts = demos.expert_episodes(c, action_size)
+        self.agent = self.make_agent(action_size)
+        print(f'Precision {c.precision}: {self.agent.policy_name}', flush=True)
+
+        self.checkpoint = tf.train.Checkpoint(agent=self.agent, **self.counters())
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
+        self._restore()
+        self.saved_state = self._state()
+
+        self.replay = Replay(c.replay_capacity, c.batch_length, seed=c.seed + self.step())
+        for folder in ('train_episodes', 'eval_episodes'):
+            episodes.remove_temporary_files(self.logdir / folder)
+        for path, episode in episodes.load_directory(
+                self.logdir / 'train_episodes', newest_steps=c.replay_capacity):
+            self.replay.add_agent(path.name, episode)
+        for episode in experts:
+            self.replay.add_expert(episode)
+        print(f'{len(experts)} expert episodes from {self.expert_dir}; '
+              f'{self.replay.num_agent_episodes} agent episodes in replay', flush=True)
+        self.dataset = iter(self.replay.dataset(
+            c.batch_size, c.model_data, c.model_expert_fraction, c.prefetch, self.parts))
+        self.logger = Logger(self.logdir)
+        self.train_metrics = collections.defaultdict(list)
+        self.episode_stats = collections.defaultdict(list)
+        self.times = PhaseTimes()
+        self.watch = nonfinite.Watch(self.agent.policy_name == 'mixed_float16',
+                                     c.max_nonfinite_updates)
+        self.stop = GracefulStop()
+
+    # ---------------------------------------------------------- subclasses
+
+    def make_agent(self, action_size):
+        raise NotImplementedError
+
+    def counters(self):
+        """Checkpointed tf.Variables besides the agent's, by name."""
+        return {}
+
+    def step(self):
+        """The run's x-axis now."""
+        raise NotImplementedError
+
+    def loop(self):
+        """Trains to the end; returns the final step."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------- checkpoints
+
+    def _restore(self):
+        """Restores the newest checkpoint that reads back whole; one cut short
+        by a kill is skipped with a warning. One that reads but does not match
+        this config's agent is an error."""
+        for path in reversed(self.manager.checkpoints):
+            problem = unreadable(path)
+            if problem:
+                log.warning('skipping unreadable checkpoint %s: %s', path, problem)
+                continue
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise ResumeError(
+                    f'cannot resume from {path}: it does not match this config '
+                    f'(were network sizes or the task changed? see the earlier '
+                    f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
+                    f'different config. Detail: {str(e).splitlines()[0]}') from None
+            print(f'Resumed from {path} at {self.unit[:-1]} {self.step()}, '
+                  f'update {int(self.agent.step.numpy())}', flush=True)
+            return
+
+    def _state(self):
+        """The counters that tell whether anything changed since a save."""
+        return (int(self.agent.step.numpy()),) + tuple(
+            int(v.numpy()) for v in self.counters().values())
+
+    def _no_checkpoint(self):
+        return (f'No checkpoint was written; a re-run resumes from '
+                f'{self.manager.latest_checkpoint or "the start"}')
+
+    def save(self):
+        """Writes a checkpoint; refuses one with non-finite variables, so the
+        last good checkpoint stays the one a re-run resumes from."""
+        try:
+            nonfinite.check_variables(self.agent)
+        except nonfinite.NonFiniteError as e:
+            raise nonfinite.NonFiniteError(f'{e}. {self._no_checkpoint()}') from None
+        if self._state() == self.saved_state and self.manager.latest_checkpoint:
+            return  # nothing new since the last checkpoint
+        # Numbered by the save count: a checkpoint file is never rewritten, so
+        # a kill during a save cannot damage the one a re-run resumes from.
+        with writing(self.manager.directory):
+            try:
+                path = self.manager.save()
+            except tf.errors.OpError as e:
+                raise OSError(e.message) from e
+        self.saved_state = self._state()
+        log.info('saved checkpoint %s at %s %d', path, self.unit[:-1], self.step())
+
+    # ----------------------------------------------------------- the run
+
+    def evaluate(self):
+        """Runs `eval_episodes` with the actor's mode; returns the mean return."""
+        finished = greedy_episodes(self.agent, self.eval_driver, self.config.eval_episodes)
+        for episode in finished:
+            episodes.save(self.logdir / 'eval_episodes', episode)
+        step = self.step()
+        scalars = summarize(finished, self.config.action_repeat)
+        self.logger.scalars(step, scalars)
+        self.logger.gif(step, 'eval/policy', finished[0]['image'])
+        return scalars['eval/return']
+
+    def train_step(self, update, where):
+        """One update of `update(batch)`, checked for non-finite numbers and
+        its metrics collected for the next log; returns them."""
+        with self.times.measure('data'):
+            data = next(self.dataset)
+        with self.times.measure('update'):
+            metrics = {k: float(np.asarray(v)) for k, v in update(data).items()}
+        self.watch.check(metrics, where)
+        for key, value in metrics.items():
+            self.train_metrics[key].append(value)
+        return metrics
+
+    def log_scalars(self, step, rate):
+        """The means since the last log, with timings and counts."""
+        scalars = {f'train/{k}': np.mean(v) for k, v in self.train_metrics.items()}
+        scalars.update({k: np.mean(v) for k, v in self.episode_stats.items()})
+        scalars['fps'] = rate  # env steps per second, or updates per second for BC
+        scalars.update({f'time/{k}_s': v for k, v in self.times.pop().items()})
+        scalars.update(self.watch.pop_counts())
+        scalars['train/updates'] = int(self.agent.step.numpy())
+        scalars['replay/agent_episodes'] = self.replay.num_agent_episodes
+        self.logger.scalars(step, scalars)
+        self.train_metrics.clear()
+        self.episode_stats.clear()
+
+    def close(self):
+        """Stops the env workers and releases the logdir."""
+        for driver in self.drivers:
+            driver.close()
+        self.lock.close()
+
+    def run(self):
+        """Runs `loop`, saving a checkpoint on a stop or a worker failure, and
+        never after non-finite numbers or a failed write."""
+        try:
+            step = self.loop()
+        except (StopRequested, KeyboardInterrupt):
+            print('Stopped: saving a checkpoint to resume from', flush=True)
+            self.save()
+            raise
+        except nonfinite.NonFiniteError as e:
+            raise nonfinite.NonFiniteError(f'{e}. {self._no_checkpoint()}') from None
+        except WriteFailed as e:
+            raise WriteFailed(f'{e}. The run stopped. {self._no_checkpoint()} '
+                              f'once the logdir is writable again') from None
+        except EnvWorkerError as e:
+            print(f'An environment worker failed for good: {e}\nSaving a '
+                  f'checkpoint; re-run the same command to resume.',
+                  file=sys.stderr, flush=True)
+            self.save()
+            raise
+        finally:
+            self.close()
+        print(f'Done: {step} {self.unit}; logs, episodes and checkpoints in '
+              f'{self.logdir}', flush=True)
