@@ -6,7 +6,8 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf.demos import WEIGHTS_DIR
 from vmail_tf.experts.mlp_policy import MLPPolicy
-from vmail_tf.experts.sac import SAC, TransitionReplay, tanh_log_det_jacobian
+from vmail_tf.dists import tanh_log_det_jacobian
+from vmail_tf.experts.sac import SAC, TransitionReplay
 from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
 
 

@@ -37,6 +37,20 @@ def tanh_normal_sample(mean, std, rng):
     return tf.tanh(mean + std * rng.normal(tf.shape(mean)))
 
 
+def tanh_log_det_jacobian(pre):
+    """log |d tanh(u)/du| = log(1 - tanh(u)^2) at the pre-tanh value u, in a
+    form that stays finite where tanh(u) rounds to +-1."""
+    return 2.0 * (math.log(2.0) - pre - tf.nn.softplus(-2.0 * pre))
+
+
+def tanh_normal_sample_and_log_prob(mean, std, rng):
+    """A reparameterised sample of tanh(N(mean, std)) and its log-density,
+    summed over the last axis (for SAC's entropy terms)."""
+    pre = mean + std * rng.normal(tf.shape(mean))
+    log_prob = normal_log_prob(pre, mean, std) - tanh_log_det_jacobian(pre)
+    return tf.tanh(pre), tf.reduce_sum(log_prob, -1)
+
+
 def tanh_normal_mode(mean):
     """tanh of the Gaussian's mode: the deterministic action used for eval."""
     return tf.tanh(mean)
@@ -45,7 +59,5 @@ def tanh_normal_mode(mean):
 def tanh_normal_log_prob(action, mean, std, eps=1e-6):
     """log-density of `action` under tanh(N(mean, std)), summed over the last
     axis; actions at +-1 are pulled in by `eps` to keep atanh finite."""
-    action = tf.clip_by_value(action, -1 + eps, 1 - eps)
-    pre = tf.atanh(action)
-    log_det = tf.math.log(1 - tf.square(action))
-    return tf.reduce_sum(normal_log_prob(pre, mean, std) - log_det, -1)
+    pre = tf.atanh(tf.clip_by_value(action, -1 + eps, 1 - eps))
+    return tf.reduce_sum(normal_log_prob(pre, mean, std) - tanh_log_det_jacobian(pre), -1)

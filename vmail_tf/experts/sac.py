@@ -87,11 +87,7 @@ class SAC(tf.Module):
 
     def _sample(self, obs):
         """A reparameterised action and its log-probability under the policy."""
-        mean, std = self._dist(obs)
-        pre = mean + std * self.rng.normal(tf.shape(mean))
-        log_prob = tf.reduce_sum(dists.normal_log_prob(pre, mean, std)
-                                 - tanh_log_det_jacobian(pre), -1)
-        return tf.tanh(pre), log_prob
+        return dists.tanh_normal_sample_and_log_prob(*self._dist(obs), self.rng)
 
     def _q(self, nets, obs, action):
         pair = tf.concat([obs, action], -1)
@@ -139,11 +135,6 @@ class SAC(tf.Module):
         layers = self.actor.hidden + [self.actor.out]
         return MLPPolicy([layer.kernel.numpy() for layer in layers],
                          [layer.bias.numpy() for layer in layers], task, action_repeat)
-
-
-def tanh_log_det_jacobian(pre):
-    """log |d tanh(u)/du| = log(1 - tanh(u)^2), in a numerically stable form."""
-    return 2.0 * (math.log(2.0) - pre - tf.nn.softplus(-2.0 * pre))
 
 
 class _Wrap(tf.Module):
