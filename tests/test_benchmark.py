@@ -73,7 +73,9 @@ def test_benchmark_cli_writes_the_median_step_time(tmp_path):
     out = tmp_path / 'bench.json'
     result = subprocess.run(
         [sys.executable, 'tools/benchmark.py', '--configs', 'dmc', 'cartpole', 'debug',
-         '--json', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+         '--demo_cache', str(tmp_path / 'demos'), '--action_repeat', '2',
+         '--loop_steps', '200', '--json', str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert 'train step: median' in result.stdout
     results = json.loads(out.read_text())
@@ -83,3 +85,9 @@ def test_benchmark_cli_writes_the_median_step_time(tmp_path):
     model, flags = precision.cpu_info()
     assert results['cpu']['model'] == model and model in result.stdout
     assert set(results['cpu']['flags']) == flags & set(precision.REPORTED_FLAGS)
+    # The real loop: 2 rounds of 100 env steps after the prefill round.
+    assert results['loop_rounds'] == 2 and 'real loop' in result.stdout
+    seconds = results['loop_s_per_1000_env_steps']
+    assert seconds['train'] >= seconds['update'] > 0 and seconds['collect'] > 0
+    assert seconds['round'] >= seconds['train'] + seconds['collect']
+    assert results['loop_update_s'] == pytest.approx(seconds['update'] / (2 * 10))

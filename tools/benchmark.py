@@ -1,7 +1,10 @@
 """Times the V-MAIL train step and the collection loop for any config.
 
     python tools/benchmark.py --configs dmc walker [--key value ...]
-        [--steps 5] [--profile] [--collect_seconds 20] [--json out.json]
+        [--steps 5] [--profile] [--collect_seconds 20] [--loop_steps 6000] [--json out.json]
+
+--loop_steps runs the real training loop (a Trainer on a temporary logdir,
+the config's demos) and reports seconds per 1000 env steps by phase.
 
 Imports TensorFlow only inside main(): env workers are spawned processes that
 re-import this script and must not load TensorFlow.
@@ -16,6 +19,8 @@ def main():
     parser.add_argument('--profile', action='store_true', help='time each phase of the step')
     parser.add_argument('--collect_seconds', type=float, default=0.0,
                         help='also time collection for this long (0 = skip)')
+    parser.add_argument('--loop_steps', type=int, default=0,
+                        help='also time the real loop over this many env steps (0 = skip)')
     parser.add_argument('--json', help='write the results to this JSON file')
     args, rest = parser.parse_known_args()
     if args.steps < 5:
@@ -25,7 +30,8 @@ def main():
     from vmail_tf import config as config_lib
     config = config_lib.parse_args(rest, description='benchmark config')
     from vmail_tf import benchmark
-    results = benchmark.run(config, args.steps, args.profile, args.collect_seconds, args.json)
+    results = benchmark.run(config, args.steps, args.profile, args.collect_seconds, args.json,
+                            args.loop_steps)
     print(benchmark.format_table(results))
 
 

@@ -94,7 +94,7 @@ def main():
         shutil.rmtree(args.logdir)
     logdir, demo_cache = args.logdir / 'run', args.logdir / 'demos'
     root = pathlib.Path(__file__).resolve().parent.parent
-    config = config_lib.merge(CONFIGS, list(zip(OVERRIDES[::2], OVERRIDES[1::2])))
+    config = config_lib.merge(CONFIGS, [(k[2:], v) for k, v in zip(OVERRIDES[::2], OVERRIDES[1::2])])
 
     kills, newest_step, backwards = [], 0, 0
     for index in range(args.kills):

@@ -5,7 +5,9 @@ the real policy against real pixel env workers.
 """
 import json
 import resource
+import shutil
 import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -203,13 +205,53 @@ def collection(config, seconds):
     }
 
 
-def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None):
+def loop(config, env_steps):
+    """Times the real training loop: a Trainer on a temporary logdir runs
+    `env_steps` env steps after a one-round prefill, logging every round.
+    Returns seconds per 1000 env steps by phase (median over rounds; eval
+    and video amortised over their intervals) and seconds per update."""
+    from vmail_tf import config as config_lib
+    from vmail_tf.trainer import Trainer
+    every = config.train_every
+    logdir = tempfile.mkdtemp(prefix='vmail_loop_')
+    try:
+        Trainer(config_lib.Config(dict(
+            config, logdir=logdir, prefill=every, steps=every + env_steps,
+            log_every=every))).run()
+        with open(f'{logdir}/metrics.jsonl') as f:
+            lines = [json.loads(line) for line in f]
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+    rounds = [line for line in lines if 'fps' in line and line['step'] > every]
+    per_1000 = 1000 / every
+
+    def median_of(key):
+        return statistics.median(line.get(key, 0.0) for line in rounds) * per_1000
+
+    def amortised(key, interval):
+        values = [line[key] for line in rounds if key in line]
+        return statistics.mean(values) * 1000 / interval if values and interval else 0.0
+
+    seconds = {phase: median_of(f'time/{phase}_s') for phase in ('collect', 'data', 'update', 'train')}
+    seconds['eval'] = amortised('time/eval_s', config.eval_every)
+    seconds['video'] = amortised('time/video_s', config.video_every)
+    seconds['round'] = statistics.median(every / line['fps'] for line in rounds) * per_1000
+    return {'loop_s_per_1000_env_steps': seconds,
+            'loop_update_s': seconds['update'] / (config.train_steps * per_1000),
+            'loop_rounds': len(rounds)}
+
+
+def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
+        loop_steps=0):
     action_size = probe_action_size(config)
     agent, data, results = train_step(config, action_size, steps)
     if do_profile:
         results['profile_s'] = profile(agent, data, steps)
     if collect_seconds > 0:
         results.update(collection(config, collect_seconds))
+    if loop_steps > 0:
+        results.update(loop(config, loop_steps))
+        results['loop_update_vs_step'] = results['loop_update_s'] / results['train_step_median_s']
     results['peak_rss_gb'] = peak_rss_gb()
     results['config'] = {k: config[k] for k in (
         'task', 'batch_size', 'batch_length', 'precision', 'jit', 'cnn_depth',
@@ -246,6 +288,12 @@ def format_table(results):
             ('collection: share of time in the policy',
              f"{100 * results['policy_share_of_collection']:.0f} %"),
         ]
+    if 'loop_s_per_1000_env_steps' in results:
+        loop_s = results['loop_s_per_1000_env_steps']
+        rows.append((f"real loop, s per 1000 env steps ({results['loop_rounds']} rounds)",
+                     ', '.join(f'{k} {v:.1f}' for k, v in loop_s.items())))
+        rows.append(('real loop: s per update (x the benchmark step)',
+                     f"{results['loop_update_s']:.3f} ({results['loop_update_vs_step']:.2f}x)"))
     rows.append(('peak RSS', f"{results['peak_rss_gb']:.2f} GB"))
     width = max(len(name) for name, _ in rows)
     return '\n'.join(f'{name:<{width}}  {value}' for name, value in rows)
