@@ -31,8 +31,9 @@ from vmail_tf.trainer_base import unreadable
 
 CONFIGS = ('dmc', 'cartpole', 'debug')
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than
-# debug's 2, so that kills land in collection, updates, evals and saves.
-OVERRIDES = ('--action_repeat', '2', '--train_steps', '10', '--eval_every', '200')
+# debug's 2, and an evaluation and checkpoint every round, so that kills
+# land in collection, updates, evals and checkpoint writes.
+OVERRIDES = ('--action_repeat', '2', '--train_steps', '10', '--eval_every', '100')
 
 
 def command(logdir, steps, demo_cache):
