@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
+from vmail_tf import config as config_lib
 from vmail_tf import precision
 from vmail_tf.agent import Agent
 
@@ -74,5 +75,19 @@ def test_bfloat16_step_computes_the_float32_losses(debug_config):
         # The weights moved by the same update, within bfloat16's precision.
         for source, target in zip(reference.variables, agent.variables):
             np.testing.assert_allclose(target.numpy(), source.numpy(), atol=2e-3, rtol=0.02)
+    finally:
+        tf_keras.mixed_precision.set_global_policy('float32')
+
+
+def test_named_modules_stay_float32_under_bfloat16(debug_config):
+    try:
+        agent = Agent(tiny(debug_config, precision='bf16', float32_modules='rssm, decoder'), 1)
+        assert agent.encoder.convs[0].compute_dtype == 'bfloat16'
+        assert agent.decoder.deconvs[0].compute_dtype == 'float32'
+        assert agent.rssm.cell.compute_dtype == 'float32'
+        assert agent.actor.mlp.out.compute_dtype == 'bfloat16'
+        assert np.isfinite(float(agent.train(batch(debug_config))['model_loss']))
+        with pytest.raises(config_lib.ConfigError, match='`float32_modules`: unknown critic'):
+            config_lib.merge(['debug'], [('float32_modules', 'decoder,critic')])
     finally:
         tf_keras.mixed_precision.set_global_policy('float32')

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from vmail_tf import config as config_lib
 from vmail_tf import dists, episodes, losses, networks, optim, precision
 
 
@@ -33,12 +34,19 @@ class AgentBase(tf.Module):
         self.config = config
         self.action_size = action_size
         self.policy_name, self.loss_scaling = precision.set_policy(config.precision)
+        self.float32_modules = set(config_lib.split_list(config.float32_modules))
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-        self.encoder = networks.ConvEncoder(config.cnn_depth)
-        self.actor = networks.Actor(
-            action_size, config.num_units, config.actor_layers,
-            config.actor_init_std, config.actor_mean_scale, rng=self.rng)
+        with self.precision_of('encoder'):
+            self.encoder = networks.ConvEncoder(config.cnn_depth)
+        with self.precision_of('actor'):
+            self.actor = networks.Actor(
+                action_size, config.num_units, config.actor_layers,
+                config.actor_init_std, config.actor_mean_scale, rng=self.rng)
+
+    def precision_of(self, module):
+        """A scope that builds `module` in float32 if `float32_modules` names it."""
+        return precision.float32_if(module in self.float32_modules)
 
     def optimizer(self, name, modules, lr):
         """Adam over `modules` with the config's clipping and the policy's
@@ -51,14 +59,18 @@ class Agent(AgentBase):
 
     def __init__(self, config, action_size):
         super().__init__('agent', config, action_size)
-        self.rssm = networks.RSSM(
-            config.stoch_size, config.deter_size, config.hidden_size,
-            config.min_std, rng=self.rng)
-        self.decoder = networks.ConvDecoder(config.cnn_depth)
-        self.discriminator = networks.MLP(
-            config.disc_units, config.disc_layers, 1, name='discriminator')
-        self.value = networks.MLP(
-            config.num_units, config.value_layers, 1, name='value')
+        with self.precision_of('rssm'):
+            self.rssm = networks.RSSM(
+                config.stoch_size, config.deter_size, config.hidden_size,
+                config.min_std, rng=self.rng)
+        with self.precision_of('decoder'):
+            self.decoder = networks.ConvDecoder(config.cnn_depth)
+        with self.precision_of('discriminator'):
+            self.discriminator = networks.MLP(
+                config.disc_units, config.disc_layers, 1, name='discriminator')
+        with self.precision_of('value'):
+            self.value = networks.MLP(
+                config.num_units, config.value_layers, 1, name='value')
         self.model_opt = self.optimizer(
             'model_opt', [self.encoder, self.rssm, self.decoder], config.model_lr)
         self.disc_opt = self.optimizer('disc_opt', [self.discriminator], config.disc_lr)

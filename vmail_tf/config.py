@@ -22,6 +22,11 @@ CHOICES = {
     'disc_penalty': ('params', 'input', 'none'),
 }
 
+# Keys whose value is a comma-separated list of some of a fixed set.
+LIST_CHOICES = {
+    'float32_modules': ('encoder', 'rssm', 'decoder', 'discriminator', 'actor', 'value'),
+}
+
 
 class ConfigError(ValueError):
     pass
@@ -90,7 +95,17 @@ def coerce(key, value, default):
         allowed = ', '.join(str(c) for c in CHOICES[key])
         raise ConfigError(
             f'config key `{key}` must be one of {allowed}; got {value!r}')
+    if key in LIST_CHOICES:
+        unknown = [v for v in split_list(value) if v not in LIST_CHOICES[key]]
+        if unknown:
+            raise ConfigError(f'config key `{key}`: unknown {", ".join(unknown)}; expected a '
+                              f'comma-separated list of {", ".join(LIST_CHOICES[key])}')
     return value
+
+
+def split_list(value):
+    """The items of a comma-separated config value."""
+    return [item.strip() for item in value.split(',') if item.strip()]
 
 
 def _parse_scalar(text):

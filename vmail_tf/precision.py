@@ -7,6 +7,7 @@ bfloat16 natively, AVX512_BF16 or AMX, float32 elsewhere). Variables stay
 float32 under every policy; the networks return float32, so the
 distributions, KL, log-likelihoods, penalties and returns are float32 too.
 """
+import contextlib
 import os
 import platform
 
@@ -60,6 +61,21 @@ def describe_cpu(path='/proc/cpuinfo'):
             'flags': [f for f in REPORTED_FLAGS if f in flags],
             'onednn': onednn_enabled(),
             'cores': os.cpu_count()}
+
+
+@contextlib.contextmanager
+def float32_if(condition):
+    """Builds the layers created inside in float32 when `condition` holds,
+    whatever the global policy (Keras layers take the policy at creation)."""
+    if not condition:
+        yield
+        return
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy('float32')
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
 
 def set_policy(precision):
