@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from vmail_tf import demos, episodes, nonfinite
+from vmail_tf.agent import metrics_to_numpy
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import EnvWorkerError
 from vmail_tf.evaluation import greedy_episodes, summarize
@@ -171,7 +172,7 @@ class TrainerBase:
         with self.times.measure('data'):
             data = next(self.dataset)
         with self.times.measure('update'):
-            metrics = {k: float(np.asarray(v)) for k, v in update(data).items()}
+            metrics = metrics_to_numpy(update(data))
         self.watch.check(metrics, where)
         for key, value in metrics.items():
             self.train_metrics[key].append(value)
