@@ -39,8 +39,7 @@ def main(argv=None):
     import_tensorflow()
     import tensorflow as tf
 
-    from vmail_tf.agent import Agent
-    from vmail_tf.bc import BCAgent
+    from vmail_tf.methods import agent_class
     from vmail_tf.driver import make_driver
     from vmail_tf.evaluation import greedy_episodes, summarize
     from vmail_tf.logger import encode_gif
@@ -51,8 +50,7 @@ def main(argv=None):
         sys.exit(f'error: no checkpoint in {checkpoint_dir}')
     driver = make_driver(config, 'evaluate')
     try:
-        make = BCAgent if config.method == 'bc' else Agent
-        agent = make(config, driver.action_size)
+        agent = agent_class(config.method)(config, driver.action_size)
         tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
         print(f'Evaluating {latest} ({config.method}, {config.task}) over '
               f'{args.episodes} episodes', flush=True)

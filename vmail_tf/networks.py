@@ -76,11 +76,11 @@ class ConvDecoder(tf.Module):
 
 
 class MLP(tf.Module):
-    """`num_layers` dense ELU layers, then a linear output of `out_size`."""
+    """`num_layers` dense layers (ELU unless told), then a linear output of `out_size`."""
 
-    def __init__(self, units, num_layers, out_size, name=None):
+    def __init__(self, units, num_layers, out_size, name=None, activation='elu'):
         super().__init__(name=name)
-        self.hidden = [layers.Dense(units, activation='elu')
+        self.hidden = [layers.Dense(units, activation=activation)
                        for _ in range(num_layers)]
         self.out = layers.Dense(out_size)
 

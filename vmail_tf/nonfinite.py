@@ -14,6 +14,7 @@ UPDATES = {
     'discriminator': ('disc_loss', 'disc_grad_norm'),
     'actor': ('actor_loss', 'actor_grad_norm'),
     'value': ('value_loss', 'value_grad_norm'),
+    'critic': ('critic_loss', 'critic_grad_norm'),
     'behaviour cloning': ('bc_loss', 'bc_grad_norm'),
 }
 

@@ -54,3 +54,12 @@ class Optimizer(tf.Module):
     def _apply(self, grads, variables):
         self.opt.apply_gradients(zip(grads, variables))
         return tf.no_op()
+
+
+class VariableModule(tf.Module):
+    """Gives a bare variable (e.g. SAC's log temperature) the
+    `trainable_variables` of a module, for `Optimizer`."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable

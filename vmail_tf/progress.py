@@ -4,9 +4,10 @@ import time
 
 import numpy as np
 
-# Metrics shown on the V-MAIL and BC progress lines, with their labels.
+# Metrics shown on the progress lines of V-MAIL and the baselines, with their labels.
 LOSS_LABELS = {'image_error': 'image error', 'kl': 'kl', 'd_expert': 'D(expert)',
-               'd_policy': 'D(policy)', 'actor_loss': 'actor', 'bc_loss': 'BC loss'}
+               'd_policy': 'D(policy)', 'actor_loss': 'actor', 'critic_loss': 'critic',
+               'bc_loss': 'BC loss'}
 
 
 def _duration(seconds):

@@ -92,6 +92,15 @@ class Replay:
                     0, max(len(agent), 1), batch_size - num_expert)]
             return self._stack(chosen, self.length)
 
+    def sample_agent(self, batch_size):
+        """B windows of `batch_length + 1` entries from the agent's episodes
+        alone (the model-free baselines' transitions)."""
+        with self._lock:
+            agent = [e for e in self._agent.values()
+                     if episodes_lib.episode_length(e) > self.length]
+            picks = self._rng.integers(0, len(agent), batch_size)
+            return self._stack([agent[i] for i in picks], self.length + 1)
+
     def sample_expert(self, batch_size):
         """B expert windows of `batch_length + 1` entries: the extra entry
         carries the action taken at the window's last observation."""
@@ -102,20 +111,26 @@ class Replay:
 
     def dataset(self, batch_size, mix, expert_fraction, prefetch,
                 parts=('model', 'expert')):
-        """A tf.data pipeline of {'model': ..., 'expert': ...} batches (only
-        the named `parts`)."""
+        """A tf.data pipeline of {'model': ..., 'agent': ..., 'expert': ...}
+        batches (only the named `parts`)."""
         import tensorflow as tf
         samplers = {'model': lambda: self.sample_model(batch_size, mix, expert_fraction),
+                    'agent': lambda: self.sample_agent(batch_size),
                     'expert': lambda: self.sample_expert(batch_size)}
 
         def generate():
             while True:
                 yield {part: samplers[part]() for part in parts}
 
-        example = next(generate())
+        # The signature comes from an episode's shapes, not from a sample:
+        # before the prefill there may be no agent episode to sample.
+        with self._lock:
+            reference = (self._expert or list(self._agent.values()))[0]
+        lengths = {'model': self.length, 'agent': self.length + 1, 'expert': self.length + 1}
         signature = {
-            part: {key: tf.TensorSpec(value.shape, tf.as_dtype(value.dtype))
-                   for key, value in batch.items()}
-            for part, batch in example.items()}
+            part: {key: tf.TensorSpec((batch_size, lengths[part]) + reference[key].shape[1:],
+                                      tf.as_dtype(reference[key].dtype))
+                   for key in KEYS}
+            for part in parts}
         return tf.data.Dataset.from_generator(
             generate, output_signature=signature).prefetch(prefetch)

@@ -25,12 +25,9 @@ def main(argv=None):
     from vmail_tf.nonfinite import NonFiniteError
     from vmail_tf.runs import LogdirInUse, StopRequested, WriteFailed
     from vmail_tf.trainer_base import ResumeError
-    if config.method == 'bc':
-        from vmail_tf.bc import BCTrainer as Trainer
-    else:
-        from vmail_tf.trainer import Trainer
+    from vmail_tf.methods import trainer_class
     try:
-        trainer = Trainer(config)
+        trainer = trainer_class(config.method)(config)
     except (config_lib.ConfigError, demos.DemoError, EnvWorkerError, LogdirInUse,
             ResumeError, WriteFailed) as e:
         sys.exit(f'error: {e}')

@@ -42,7 +42,7 @@ def unreadable(path):
 class TrainerBase:
     """Subclasses set `parts` (the batch parts their updates use), `unit`
     (the x-axis), and implement `make_agent`, `step` and `loop`; `counters`
-    adds their own checkpointed counters."""
+    adds their own checkpointed counters, `batch_shape` their batches' shape."""
 
     parts = ('model', 'expert')
     unit = 'env steps'
@@ -65,7 +65,8 @@ class TrainerBase:
         self._restore()
         self.saved_state = self._state()
 
-        self.replay = Replay(c.replay_capacity, c.batch_length, seed=c.seed + self.step())
+        batch_size, batch_length = self.batch_shape()
+        self.replay = Replay(c.replay_capacity, batch_length, seed=c.seed + self.step())
         for folder in ('train_episodes', 'eval_episodes'):
             episodes.remove_temporary_files(self.logdir / folder)
         for path, episode in episodes.load_directory(
@@ -76,7 +77,7 @@ class TrainerBase:
         print(f'{len(experts)} expert episodes from {self.expert_dir}; '
               f'{self.replay.num_agent_episodes} agent episodes in replay', flush=True)
         self.dataset = iter(self.replay.dataset(
-            c.batch_size, c.model_data, c.model_expert_fraction, c.prefetch, self.parts))
+            batch_size, c.model_data, c.model_expert_fraction, c.prefetch, self.parts))
         self.logger = Logger(self.logdir)
         self.train_metrics = collections.defaultdict(list)
         self.episode_stats = collections.defaultdict(list)
@@ -93,6 +94,10 @@ class TrainerBase:
     def counters(self):
         """Checkpointed tf.Variables besides the agent's, by name."""
         return {}
+
+    def batch_shape(self):
+        """(sequences per batch, entries per sequence) of the replay's batches."""
+        return self.config.batch_size, self.config.batch_length
 
     def step(self):
         """The run's x-axis now."""

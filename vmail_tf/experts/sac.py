@@ -5,10 +5,10 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import dists
+from vmail_tf import dists, sac_losses
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.networks import MLP
-from vmail_tf.optim import Optimizer
+from vmail_tf.optim import Optimizer, VariableModule
 
 
 class TransitionReplay:
@@ -68,22 +68,19 @@ class SAC(tf.Module):
                                                    loss_scaling=False)
         self.actor_opt = make('actor_opt', [self.actor], c.actor_lr)
         self.critic_opt = make('critic_opt', self.critics, c.critic_lr)
-        self.alpha_opt = make('alpha_opt', [_Wrap(self.log_alpha)], c.alpha_lr)
+        self.alpha_opt = make('alpha_opt', [VariableModule(self.log_alpha)], c.alpha_lr)
         for opt in (self.actor_opt, self.critic_opt, self.alpha_opt):
             opt.build()
         self.update_many = tf.function(self._update_many)
         self.act = tf.function(self._act)
 
     def _copy_targets(self, tau):
-        for critic, target in zip(self.critics, self.targets):
-            for source, dest in zip(critic.trainable_variables, target.trainable_variables):
-                dest.assign(tau * source + (1 - tau) * dest)
+        sac_losses.soft_update(self.critics, self.targets, tau)
 
     def _dist(self, obs):
         mean, raw = tf.split(self.actor(obs), 2, -1)
-        lo, hi = self.config.log_std_min, self.config.log_std_max
-        log_std = lo + 0.5 * (hi - lo) * (tf.tanh(raw) + 1)
-        return mean, tf.exp(log_std)
+        return mean, sac_losses.bounded_std(raw, self.config.log_std_min,
+                                            self.config.log_std_max)
 
     def _sample(self, obs):
         """A reparameterised action and its log-probability under the policy."""
@@ -102,21 +99,21 @@ class SAC(tf.Module):
         c = self.config
         alpha = tf.exp(self.log_alpha)
         next_action, next_log_prob = self._sample(batch['next_obs'])
-        next_q = tf.minimum(*self._q(self.targets, batch['next_obs'], next_action))
-        target = tf.stop_gradient(batch['reward'] + c.discount * batch['discount'] * (
-            next_q - alpha * next_log_prob))
+        target = sac_losses.soft_q_target(
+            batch['reward'], batch['discount'], c.discount,
+            *self._q(self.targets, batch['next_obs'], next_action), alpha, next_log_prob)
         with tf.GradientTape() as tape:
             q1, q2 = self._q(self.critics, batch['obs'], batch['action'])
-            critic_loss = 0.5 * tf.reduce_mean(tf.square(q1 - target) + tf.square(q2 - target))
+            critic_loss = sac_losses.critic_loss(q1, q2, target)
         self.critic_opt.minimize(tape, critic_loss)
         with tf.GradientTape() as tape:
             action, log_prob = self._sample(batch['obs'])
-            q = tf.minimum(*self._q(self.critics, batch['obs'], action))
-            actor_loss = tf.reduce_mean(alpha * log_prob - q)
+            actor_loss = sac_losses.actor_loss(
+                alpha, log_prob, *self._q(self.critics, batch['obs'], action))
         self.actor_opt.minimize(tape, actor_loss)
         with tf.GradientTape() as tape:
-            alpha_loss = -tf.reduce_mean(self.log_alpha * tf.stop_gradient(
-                log_prob + self.target_entropy))
+            alpha_loss = sac_losses.temperature_loss(self.log_alpha, log_prob,
+                                                     self.target_entropy)
         self.alpha_opt.minimize(tape, alpha_loss)
         self._copy_targets(c.tau)
         return {'critic_loss': critic_loss, 'actor_loss': actor_loss,
@@ -136,10 +133,3 @@ class SAC(tf.Module):
         return MLPPolicy([layer.kernel.numpy() for layer in layers],
                          [layer.bias.numpy() for layer in layers], task, action_repeat)
 
-
-class _Wrap(tf.Module):
-    """Gives a bare variable the `trainable_variables` of a module."""
-
-    def __init__(self, variable):
-        super().__init__()
-        self.variable = variable

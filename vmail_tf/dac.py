@@ -1,0 +1,63 @@
+"""DA-DAC, the paper's first model-free baseline: Discriminator-Actor-Critic
+(Kostrikov et al. 2019) on the DrQ pixel learner. A discriminator on
+(features, action) separates expert transitions from the agent's replay; the
+agent's reward is D's (`disc_reward`, `logit` = log D - log(1 - D) in the
+`dac` block) on its own transitions, recomputed every update."""
+import tensorflow as tf
+
+from vmail_tf import losses
+from vmail_tf.networks import MLP
+from vmail_tf.pixel_sac import PixelEncoder, PixelSAC, transitions
+
+
+class DACAgent(PixelSAC):
+
+    def __init__(self, config, action_size):
+        super().__init__('dac_agent', config, action_size)
+        c = config
+        self.discriminator = MLP(c.disc_units, c.disc_layers, 1, 'discriminator', 'relu')
+        self.discriminator(tf.zeros([1, c.sac_feature_dim + action_size]))
+        # The paper found DA-DAC unstable and tried a discriminator with its
+        # own encoder; `dac_separate_encoder` offers that.
+        disc_modules = [self.discriminator]
+        if c.dac_separate_encoder:
+            self.disc_encoder = PixelEncoder(c.sac_conv_depth, c.sac_feature_dim,
+                                             'disc_encoder')
+            self.disc_encoder(self.initial_policy_state(1))
+            disc_modules.append(self.disc_encoder)
+        self.disc_opt = self.optimizer('disc_opt', disc_modules, c.disc_lr)
+        self.optimizers.append(self.disc_opt)
+        self.finish_init()
+
+    def disc_features(self, frames):
+        """D's view of observations: its own encoder's features, or the
+        critics' encoder's without gradient."""
+        if self.config.dac_separate_encoder:
+            return self.disc_encoder(frames)
+        return tf.stop_gradient(self.encoder(frames))
+
+    def _train(self, data):
+        """One discriminator update on an agent and an expert batch, then one
+        SAC update on the agent batch with D's rewards."""
+        c = self.config
+        agent = self.augment(transitions(data['agent'], c.frame_stack))
+        expert = self.augment(transitions(data['expert'], c.frame_stack))
+        with tf.GradientTape() as tape:
+            expert_inputs = tf.concat([self.disc_features(expert['obs']), expert['action']], -1)
+            agent_inputs = tf.concat([self.disc_features(agent['obs']), agent['action']], -1)
+            expert_logits = self.discriminator(expert_inputs)[..., 0]
+            agent_logits = self.discriminator(agent_inputs)[..., 0]
+            disc_loss = losses.discriminator_loss(expert_logits, agent_logits)
+            penalty = losses.discriminator_penalty(
+                c.disc_penalty, self.discriminator, tf.stop_gradient(expert_inputs),
+                tf.stop_gradient(agent_inputs), self.rng)
+            total = disc_loss + c.disc_penalty_scale * penalty
+        metrics = {'disc_grad_norm': self.disc_opt.minimize(tape, total),
+                   'disc_loss': disc_loss, 'disc_penalty': penalty,
+                   'd_expert': tf.reduce_mean(tf.sigmoid(expert_logits)),
+                   'd_policy': tf.reduce_mean(tf.sigmoid(agent_logits))}
+        # The updated D on the features computed before its update.
+        reward = tf.stop_gradient(losses.discriminator_reward(
+            self.discriminator(agent_inputs)[..., 0], c.disc_reward))
+        metrics.update(self.sac_update(agent, reward))
+        return metrics

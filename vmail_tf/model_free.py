@@ -1,0 +1,39 @@
+"""The run of the model-free baselines (DA-DAC, DA-SQIL): V-MAIL's loop
+(`trainer.Trainer`: prefill, rounds of collection and updates, evaluation,
+exact resume) with a pixel SAC agent in place of the world-model agent. Its
+batches are transitions: windows of `frame_stack` + 1 entries from the
+agent's episodes and from the expert's."""
+from vmail_tf.config import ConfigError
+from vmail_tf.dac import DACAgent
+from vmail_tf.sqil import SQILAgent
+from vmail_tf.trainer import Trainer
+
+AGENTS = {'dac': DACAgent, 'sqil': SQILAgent}
+
+
+class ModelFreeTrainer(Trainer):
+
+    parts = ('agent', 'expert')
+
+    def __init__(self, config):
+        for key, value, expected in (('model_pretrain', config.model_pretrain, 0),
+                                     ('precision', config.precision, '32')):
+            if value != expected:
+                raise ConfigError(f'config key `{key}` must be {expected!r} for method '
+                                  f'{config.method} (got {value!r}): the pixel SAC '
+                                  f'baselines have no world model and run in float32')
+        if config.prefill < config.time_limit:
+            raise ConfigError(
+                f'config key `prefill` ({config.prefill}) must be at least `time_limit` '
+                f'({config.time_limit}) for method {config.method}: the replay holds '
+                f'finished episodes, and the first update needs one')
+        super().__init__(config)
+
+    def make_agent(self, action_size):
+        return AGENTS[self.config.method](self.config, action_size)
+
+    def batch_shape(self):
+        return self.config.sac_batch_size, self.config.frame_stack
+
+    def _video(self, step):
+        """No world model, so no open-loop video; eval GIFs are still logged."""
