@@ -6,7 +6,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf.demos import WEIGHTS_DIR
 from vmail_tf.experts.mlp_policy import MLPPolicy
-from vmail_tf.dists import tanh_log_det_jacobian
+from vmail_tf.dists import tanh_normal_sample_and_log_prob
 from vmail_tf.experts.sac import SAC, TransitionReplay
 from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
 
@@ -16,11 +16,18 @@ def sac_config(**overrides):
     return config_lib.merge(['debug'], list(overrides.items()), blocks)
 
 
-def test_tanh_log_det_jacobian_is_log_one_minus_tanh_squared():
-    u = tf.constant([-3.0, -0.5, 0.0, 0.7, 2.5])
-    expected = np.log(1 - np.tanh(u.numpy().astype(np.float64)) ** 2)
-    np.testing.assert_allclose(tanh_log_det_jacobian(u), expected, rtol=1e-4)
-    assert np.isfinite(tanh_log_det_jacobian(tf.constant([40.0])).numpy()).all()
+def test_tanh_normal_sample_log_prob_by_hand_and_finite_where_tanh_is_one():
+    mean, std = tf.constant([[-1.5, 0.0, 0.7]]), tf.constant([[0.5, 1.0, 2.0]])
+    sample, log_prob = tanh_normal_sample_and_log_prob(
+        mean, std, tf.random.Generator.from_seed(0))
+    pre = np.arctanh(sample.numpy().astype(np.float64))
+    m, s = mean.numpy(), std.numpy()
+    expected = np.sum(-0.5 * ((pre - m) / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
+                      - np.log(1 - np.tanh(pre) ** 2))
+    assert float(log_prob[0]) == pytest.approx(expected, rel=1e-3)
+    sample, log_prob = tanh_normal_sample_and_log_prob(
+        tf.constant([[40.0]]), tf.constant([[1.0]]), tf.random.Generator.from_seed(0))
+    assert float(sample[0, 0]) == 1.0 and np.isfinite(log_prob.numpy()).all()
 
 
 def test_flatten_state_sorts_keys_and_drops_the_image():
