@@ -13,6 +13,7 @@ import numpy as np
 
 from vmail_tf import episodes as episodes_lib
 from vmail_tf.driver import make_driver
+from vmail_tf.experts.car_racing import TrackFollower
 from vmail_tf.experts.cartpole import CartpoleSwingup
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.reaching import PointMassToTarget, ReacherToTarget
@@ -40,6 +41,7 @@ BUILTIN_EXPERTS = {
     'dmc_cartpole_swingup': lambda config: CartpoleSwingup(config.action_repeat),
     'dmc_point_mass_easy': lambda config: PointMassToTarget(),
     'dmc_reacher_easy': lambda config: ReacherToTarget(),
+    'car_racing': lambda config: TrackFollower(),
     **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }
 

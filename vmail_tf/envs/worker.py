@@ -18,11 +18,15 @@ class EnvWorkerError(RuntimeError):
 
 def make_env(spec):
     """Builds the environment described by `spec` (a plain dict)."""
+    if spec['task'] == 'car_racing':
+        from vmail_tf.envs.car_racing import CarRacingEnv
+        return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
+                            spec['seed'])
     suite, _, name = spec['task'].partition('_')
     if suite != 'dmc':
         raise ValueError(
-            f"unknown task suite `{suite}` in task `{spec['task']}`; "
-            f"expected a task like dmc_walker_walk")
+            f"unknown task `{spec['task']}`; expected car_racing or a "
+            f"dm_control task like dmc_walker_walk")
     from vmail_tf.envs import dmc
     dmc.set_render_backend(spec['render_backend'])
     return dmc.DMCEnv(
