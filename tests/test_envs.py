@@ -61,7 +61,7 @@ def test_bad_action_shape_is_reported_with_the_worker_traceback(worker):
 def test_unknown_task_fails_at_start_with_the_known_tasks():
     with pytest.raises(EnvWorkerError, match='unknown dm_control task `cartpole_fly`.*cartpole_swingup'):
         EnvWorker(spec(task='dmc_cartpole_fly'))
-    with pytest.raises(EnvWorkerError, match='unknown task suite `gym`'):
+    with pytest.raises(EnvWorkerError, match='unknown task `gym_cartpole_swingup`; expected car_racing'):
         EnvWorker(spec(task='gym_cartpole_swingup'))
 
 
