@@ -13,9 +13,9 @@ MODULES = ('encoder', 'rssm', 'decoder', 'discriminator', 'actor', 'value')
 
 def batch(config, action_size=1, seed=0):
     rng = np.random.default_rng(seed)
-    b, t = config.batch_size, config.batch_length
+    b, t, size = config.batch_size, config.batch_length, config.image_size
     part = lambda length: {
-        'image': rng.integers(0, 256, (b, length, 64, 64, 3), dtype=np.uint8),
+        'image': rng.integers(0, 256, (b, length, size, size, 3), dtype=np.uint8),
         'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
     return {'model': part(t), 'expert': part(t + 1)}
 
@@ -36,10 +36,11 @@ def test_expert_state_pairs_with_the_action_stored_one_entry_later():
     np.testing.assert_array_equal(pairs[:, 2], pairs[:, 0] + 1)
 
 
-@pytest.mark.parametrize('penalty', ['params', 'input', 'none'])
-def test_every_network_changes_after_one_train_step(debug_config, penalty):
+@pytest.mark.parametrize('penalty, image_size', [('params', 64), ('input', 64), ('none', 64),
+                                                ('input', 128)])
+def test_every_network_changes_after_one_train_step(debug_config, penalty, image_size):
     # free_nats 0 so the prior's layers get a gradient too.
-    config = tiny(debug_config, free_nats=0.0, disc_penalty=penalty)
+    config = tiny(debug_config, free_nats=0.0, disc_penalty=penalty, image_size=image_size)
     agent = Agent(config, action_size=1)
     before = {m: [v.numpy().copy() for v in getattr(agent, m).trainable_variables]
               for m in MODULES}

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras as keras
 
@@ -39,3 +40,13 @@ def test_dense_first_decoder_layer_equals_a_transposed_conv_on_1x1():
     dense.set_weights([kernel.transpose(3, 0, 1, 2).reshape(16, -1), np.tile(bias, 25)])
     got = tf.reshape(dense(x), [4, 5, 5, 8])
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_128_px_encoder_and_decoder_shapes_and_other_sizes_refused():
+    encoder = networks.ConvEncoder(depth=2, image_size=128)
+    decoder = networks.ConvDecoder(depth=2, image_size=128)
+    embed = encoder(tf.zeros([3, 128, 128, 3]))
+    assert embed.shape == (3, 2 * 2 * 16 * 2)  # 128 -> 63 -> 30 -> 14 -> 6 -> 2
+    assert decoder(tf.zeros([3, 10])).shape == (3, 128, 128, 3)  # 5 -> 13 -> 29 -> 62 -> 128
+    with pytest.raises(ValueError, match='image_size 96 is not supported; expected one of 64, 128'):
+        networks.ConvEncoder(depth=2, image_size=96)

@@ -38,7 +38,7 @@ class AgentBase(tf.Module):
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         with self.precision_of('encoder'):
-            self.encoder = networks.ConvEncoder(config.cnn_depth)
+            self.encoder = networks.ConvEncoder(config.cnn_depth, config.image_size)
         with self.precision_of('actor'):
             self.actor = networks.Actor(
                 action_size, config.num_units, config.actor_layers,
@@ -64,7 +64,7 @@ class Agent(AgentBase):
                 config.stoch_size, config.deter_size, config.hidden_size,
                 config.min_std, rng=self.rng)
         with self.precision_of('decoder'):
-            self.decoder = networks.ConvDecoder(config.cnn_depth)
+            self.decoder = networks.ConvDecoder(config.cnn_depth, config.image_size)
         with self.precision_of('discriminator'):
             self.discriminator = networks.MLP(
                 config.disc_units, config.disc_layers, 1, name='discriminator')

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import losses, precision
+from vmail_tf import losses, networks, precision
 from vmail_tf.agent import Agent, preprocess
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import probe_action_size
@@ -54,11 +54,18 @@ def step_flops(config, action_size):
     Backward passes are counted as twice their forward pass."""
     c, d = config, config.cnn_depth
     feat = c.stoch_size + c.deter_size
-    embed = 32 * d
-    encoder = (_conv(31, d, 4, 3) + _conv(14, 2 * d, 4, d)
-               + _conv(6, 4 * d, 4, 2 * d) + _conv(2, 8 * d, 4, 4 * d))
-    decoder = (_dense([feat, 32 * d, 25 * 4 * d]) + _deconv(5, 4 * d, 5, 2 * d)
-               + _deconv(13, 2 * d, 6, d) + _deconv(30, d, 6, 3))
+    encoder, hw, channels = 0, c.image_size, 3
+    for m in networks.ENCODER_LAYERS[c.image_size]:
+        hw = (hw - 4) // 2 + 1
+        encoder += _conv(hw, m * d, 4, channels)
+        channels = m * d
+    embed = hw * hw * channels
+    first, deconvs = networks.DECODER_LAYERS[c.image_size]
+    decoder, hw, channels = _dense([feat, 32 * d, 25 * first * d]), 5, first * d
+    for m, kernel in deconvs:
+        out = 3 if m is None else m * d
+        decoder += _deconv(hw, channels, kernel, out)
+        hw, channels = (hw - 1) * 2 + kernel, out
     gru = 2 * 3 * (c.hidden_size * c.deter_size + c.deter_size ** 2)
     img_step = (_dense([c.stoch_size + action_size, c.hidden_size]) + gru
                 + _dense([c.deter_size, c.hidden_size, 2 * c.stoch_size]))

@@ -15,7 +15,7 @@ CONFIGS_PATH = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 CHOICES = {
     'method': ('vmail', 'bc', 'dac', 'sqil'),
     'precision': ('32', '16', 'bf16', 'auto'),
-    'image_size': (64,),
+    'image_size': (64, 128),
     'render_backend': ('egl', 'osmesa'),
     'model_data': ('pooled', 'fraction'),
     'disc_reward': ('prob', 'log', 'logit'),

@@ -28,13 +28,32 @@ def _unfold(x, batch_shape, keep):
     return tf.reshape(x, tf.concat([batch_shape, tf.shape(x)[-keep:]], 0))
 
 
-class ConvEncoder(tf.Module):
-    """64x64x3 -> 4 convs (kernel 4, stride 2, ReLU) -> 2x2x(8*depth) = 1024."""
+# Channel multipliers of the encoder's convolutions (kernel 4, stride 2) per
+# image size: 64 -> 31 -> 14 -> 6 -> 2, and 128 -> 63 -> 30 -> 14 -> 6 -> 2.
+ENCODER_LAYERS = {64: (1, 2, 4, 8), 128: (1, 2, 4, 8, 16)}
+# The decoder per image size: channels (x depth) of the 5x5 map that its
+# first layer makes from the features, then (channels x depth, kernel) of
+# each stride-2 transposed convolution; the last makes the 3 colour channels.
+# 5 -> 13 -> 30 -> 64, and 5 -> 13 -> 29 -> 62 -> 128.
+DECODER_LAYERS = {64: (4, ((2, 5), (1, 6), (None, 6))),
+                  128: (8, ((4, 5), (2, 5), (1, 6), (None, 6)))}
 
-    def __init__(self, depth=32, name='encoder'):
+
+def _check_size(image_size):
+    if image_size not in ENCODER_LAYERS:
+        raise ValueError(f'image_size {image_size} is not supported; expected one of '
+                         f'{", ".join(map(str, ENCODER_LAYERS))}')
+
+
+class ConvEncoder(tf.Module):
+    """Images -> convs (kernel 4, stride 2, ReLU) down to 2x2 -> a flat
+    embedding: 2x2x(8*depth) at 64 px, 2x2x(16*depth) at 128 px."""
+
+    def __init__(self, depth=32, image_size=64, name='encoder'):
         super().__init__(name=name)
+        _check_size(image_size)
         self.convs = [layers.Conv2D(m * depth, 4, 2, activation='relu')
-                      for m in (1, 2, 4, 8)]
+                      for m in ENCODER_LAYERS[image_size]]
 
     def __call__(self, image):
         x, batch_shape = _fold(image, 3)
@@ -45,31 +64,32 @@ class ConvEncoder(tf.Module):
 
 
 class ConvDecoder(tf.Module):
-    """features -> dense 32*depth -> 4 transposed convs (k 5,5,6,6, stride 2)
-    -> 64x64x3 image mean.
+    """features -> dense 32*depth -> a 5x5 map -> transposed convs (stride 2)
+    -> the image mean (`DECODER_LAYERS`).
 
-    The first transposed conv acts on a 1x1 input, so it is computed as the
-    dense layer it equals (to 5*5*4*depth units, then a reshape): the same
-    function, with a bias per output position instead of per channel (a
-    superset), and ~100x faster on CPU than TF's transposed convolution
-    where oneDNN is off.
+    The first transposed conv (kernel 5) acts on a 1x1 input, so it is
+    computed as the dense layer it equals (to 5*5*channels units, then a
+    reshape): the same function, with a bias per output position instead of
+    per channel (a superset), and ~100x faster on CPU than TF's transposed
+    convolution where oneDNN is off.
     """
 
-    def __init__(self, depth=32, name='decoder'):
+    def __init__(self, depth=32, image_size=64, name='decoder'):
         super().__init__(name=name)
-        self.depth = depth
+        _check_size(image_size)
+        first, deconvs = DECODER_LAYERS[image_size]
+        self.first_channels = first * depth
         self.dense = layers.Dense(32 * depth)
-        self.first = layers.Dense(5 * 5 * 4 * depth, activation='relu')
+        self.first = layers.Dense(5 * 5 * self.first_channels, activation='relu')
         self.deconvs = [
-            layers.Conv2DTranspose(2 * depth, 5, 2, activation='relu'),
-            layers.Conv2DTranspose(depth, 6, 2, activation='relu'),
-            layers.Conv2DTranspose(3, 6, 2),
-        ]
+            layers.Conv2DTranspose(3 if m is None else m * depth, kernel, 2,
+                                   activation=None if m is None else 'relu')
+            for m, kernel in deconvs]
 
     def __call__(self, features):
         x, batch_shape = _fold(features, 1)
         x = self.first(self.dense(x))
-        x = tf.reshape(x, [-1, 5, 5, 4 * self.depth])
+        x = tf.reshape(x, [-1, 5, 5, self.first_channels])
         for deconv in self.deconvs:
             x = deconv(x)
         return _f32(_unfold(x, batch_shape, 3))
