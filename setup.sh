@@ -24,7 +24,9 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+# pip below 24.1: newer pips refuse the metadata of ROBEL 0.1.2 (D'Claw).
+.venv/bin/python -m pip install -q "pip>=23,<24.1"
 .venv/bin/python -m pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q --no-deps -r requirements-robel.txt
 .venv/bin/python -m pip install -q --no-deps -e .   # vmail_tf importable from anywhere
 echo "Set-up done: use .venv/bin/python"

@@ -23,12 +23,16 @@ def make_env(spec):
         return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
                             spec['seed'])
     suite, _, name = spec['task'].partition('_')
-    if suite != 'dmc':
+    if suite not in ('dmc', 'claw'):
         raise ValueError(
-            f"unknown task `{spec['task']}`; expected car_racing or a "
-            f"dm_control task like dmc_walker_walk")
+            f"unknown task `{spec['task']}`; expected car_racing, a D'Claw task "
+            f"like claw_valve3_cw or a dm_control task like dmc_walker_walk")
     from vmail_tf.envs import dmc
     dmc.set_render_backend(spec['render_backend'])
+    if suite == 'claw':
+        from vmail_tf.envs.claw import ClawEnv
+        return ClawEnv(spec['task'], spec['action_repeat'], spec['image_size'],
+                       spec['time_limit'], spec['seed'], spec['fast_render'])
     return dmc.DMCEnv(
         name, action_repeat=spec['action_repeat'],
         image_size=spec['image_size'], time_limit=spec['time_limit'],

@@ -1,5 +1,5 @@
-"""dm_control tasks on true states, with no renderer: for training and
-evaluating experts.
+"""dm_control and D'Claw tasks on true states, with no renderer: for
+training and evaluating experts.
 
 Sets MUJOCO_GL=disable before dm_control is imported, so TensorFlow can share
 the process (only the renderer clashes with it).
@@ -24,10 +24,14 @@ def make_state_env(task, action_repeat=2, time_limit=1000, seed=0):
             'dm_control was imported with a renderer before make_state_env; '
             'TensorFlow and the renderer cannot share a process')
     os.environ['MUJOCO_GL'] = 'disable'
-    from vmail_tf.envs.dmc import DMCEnv
     suite_name, _, name = task.partition('_')
+    if suite_name == 'claw':
+        from vmail_tf.envs.claw import ClawEnv
+        return ClawEnv(task, action_repeat=action_repeat, time_limit=time_limit, seed=seed,
+                       render=False)
     if suite_name != 'dmc':
-        raise ValueError(f'state experts support dmc tasks only, not `{task}`')
+        raise ValueError(f'state experts support dmc and claw tasks, not `{task}`')
+    from vmail_tf.envs.dmc import DMCEnv
     return DMCEnv(name, action_repeat=action_repeat, time_limit=time_limit,
                   seed=seed, render=False)
 

@@ -1,0 +1,66 @@
+"""D'Claw (ROBEL): the reward, the scene copy, the pixel env, and a V-MAIL
+run on demos recorded in it."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from vmail_tf import config as config_lib
+from vmail_tf import demos, episodes
+from vmail_tf.envs.claw import REST_POSE, ClawEnv, prepare_scenes, valve_reward
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_valve_reward_by_hand():
+    pose = REST_POSE + np.array([0.3, 0.4] + [0.0] * 7)
+    velocity = np.array([0.2, -0.6, 0.8] + [0.0] * 6)  # only |v| >= 0.5 is penalised
+    expected = -0.5 - 1.0 + 5 * 1.0 * 0.7
+    assert valve_reward(pose, velocity, 0.7, 1.0) == pytest.approx(expected)
+    assert valve_reward(pose, velocity, 0.7, -1.0) == pytest.approx(-0.5 - 1.0 - 3.5)
+
+
+def test_scene_copy_loads_without_declarations_and_has_a_four_prong_scene(tmp_path):
+    root = prepare_scenes(tmp_path)
+    assets = root / 'dclaw' / 'assets'
+    for xml in root.rglob('*.xml'):
+        assert '<?xml' not in xml.read_text(), xml
+    assert 'assets/valve4.xml' in (assets / 'dclaw3xh_valve4_v0.xml').read_text()
+    assert prepare_scenes(tmp_path) == root  # made once
+
+
+@pytest.mark.parametrize('task', ['claw_valve3_cw', 'claw_valve4_ccw'])
+def test_claw_env_renders_steps_and_rewards_the_valve_turn(tmp_path, task):
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    env = ClawEnv(task, image_size=128, time_limit=5, asset_cache=tmp_path, fast_render=True)
+    obs = env.reset()
+    assert obs['image'].shape == (128, 128, 3) and obs['image'].dtype == np.uint8
+    assert obs['image'].std() > 10  # a scene, not a blank frame
+    np.testing.assert_allclose(np.hypot(*obs['valve']), 1.0, rtol=1e-5)
+    for step in range(1, 6):
+        obs, reward, terminated, truncated, _ = env.step(np.zeros(9))
+        assert math.isfinite(reward) and not terminated and truncated == (step == 5)
+    with pytest.raises(ValueError, match=r'expected \(9,\)'):
+        env.step(np.zeros(3))
+    with pytest.raises(ValueError, match='unknown D.Claw task `claw_valve5_cw`'):
+        ClawEnv('claw_valve5_cw', asset_cache=tmp_path)
+
+
+def test_a_debug_vmail_run_on_claw_with_recorded_demos(tmp_path):
+    config = config_lib.merge(['claw', 'debug'], [('image_size', 128)])
+    demo_dir = tmp_path / 'demos'
+    returns = demos.record(lambda obs: np.zeros(9, np.float32), config, demo_dir, 2)
+    assert len(returns) == 2
+    episode = episodes.load(sorted(demo_dir.glob('*.npz'))[0])
+    assert episode['image'].shape == (config.time_limit + 1, 128, 128, 3)
+    logdir = tmp_path / 'run'
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'claw', 'debug',
+         '--image_size', '128', '--expert_dir', str(demo_dir), '--logdir', str(logdir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert 'Done: 400 env steps' in result.stdout
+    assert list((logdir / 'train_episodes').glob('*.npz'))
