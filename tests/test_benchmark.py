@@ -27,13 +27,13 @@ class ReferenceDecoder(tf.Module):
 
     def __init__(self, fast):
         super().__init__()
-        depth = fast.depth
+        channels, units = fast.first_channels, fast.dense.units
         self.dense = fast.dense
-        self.first = keras.layers.Conv2DTranspose(4 * depth, 5, 2, activation='relu')
-        self.first.build([None, 1, 1, 32 * depth])
+        self.first = keras.layers.Conv2DTranspose(channels, 5, 2, activation='relu')
+        self.first.build([None, 1, 1, units])
         kernel, bias = fast.first.get_weights()  # (in, 5 * 5 * out)
         self.first.set_weights([
-            kernel.reshape(32 * depth, 5, 5, 4 * depth).transpose(1, 2, 3, 0), bias[:4 * depth]])
+            kernel.reshape(units, 5, 5, channels).transpose(1, 2, 3, 0), bias[:channels]])
         self.deconvs = fast.deconvs
 
     def __call__(self, features):

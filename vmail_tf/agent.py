@@ -1,5 +1,7 @@
 """The V-MAIL agent: world model, discriminator, actor and value in one
 `tf.Module`, trained by one graph-mode step (docs/design.md section 2)."""
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -39,10 +41,13 @@ class AgentBase(tf.Module):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         with self.precision_of('encoder'):
             self.encoder = networks.ConvEncoder(config.cnn_depth, config.image_size)
+        self.actor = self.make_actor()
+
+    def make_actor(self):
+        c = self.config
         with self.precision_of('actor'):
-            self.actor = networks.Actor(
-                action_size, config.num_units, config.actor_layers,
-                config.actor_init_std, config.actor_mean_scale, rng=self.rng)
+            return networks.Actor(self.action_size, c.num_units, c.actor_layers,
+                                  c.actor_init_std, c.actor_mean_scale, rng=self.rng)
 
     def precision_of(self, module):
         """A scope that builds `module` in float32 if `float32_modules` names it."""
@@ -55,7 +60,23 @@ class AgentBase(tf.Module):
                                self.config.adam_eps, self.loss_scaling)
 
 
+def equip_task_head(agent, head):
+    """Gives `head` (which has an actor) a discriminator and a value, and
+    the optimisers of all three: the parts of V-MAIL that belong to one
+    task, while the world model is shared (docs/design.md section 9)."""
+    c = agent.config
+    with agent.precision_of('discriminator'):
+        head.discriminator = networks.MLP(c.disc_units, c.disc_layers, 1, name='discriminator')
+    with agent.precision_of('value'):
+        head.value = networks.MLP(c.num_units, c.value_layers, 1, name='value')
+    head.disc_opt = agent.optimizer('disc_opt', [head.discriminator], c.disc_lr)
+    head.actor_opt = agent.optimizer('actor_opt', [head.actor], c.actor_lr)
+    head.value_opt = agent.optimizer('value_opt', [head.value], c.value_lr)
+
+
 class Agent(AgentBase):
+    """The world model and one task's discriminator, actor and value: the
+    agent is its own task head (`heads`)."""
 
     def __init__(self, config, action_size):
         super().__init__('agent', config, action_size)
@@ -65,25 +86,27 @@ class Agent(AgentBase):
                 config.min_std, rng=self.rng)
         with self.precision_of('decoder'):
             self.decoder = networks.ConvDecoder(config.cnn_depth, config.image_size)
-        with self.precision_of('discriminator'):
-            self.discriminator = networks.MLP(
-                config.disc_units, config.disc_layers, 1, name='discriminator')
-        with self.precision_of('value'):
-            self.value = networks.MLP(
-                config.num_units, config.value_layers, 1, name='value')
+        equip_task_head(self, self)
+        self.add_task_heads()
         self.model_opt = self.optimizer(
             'model_opt', [self.encoder, self.rssm, self.decoder], config.model_lr)
-        self.disc_opt = self.optimizer('disc_opt', [self.discriminator], config.disc_lr)
-        self.actor_opt = self.optimizer('actor_opt', [self.actor], config.actor_lr)
-        self.value_opt = self.optimizer('value_opt', [self.value], config.value_lr)
-        self.optimizers = [self.model_opt, self.disc_opt, self.actor_opt, self.value_opt]
+        self.optimizers = [self.model_opt] + [
+            opt for head in self.heads for opt in (head.disc_opt, head.actor_opt, head.value_opt)]
         self._build()
         jit = config.jit or None
         self.train = tf.function(self._train, jit_compile=jit)
         self.train_model = tf.function(
             lambda model: self._train_model(model)[1], jit_compile=jit)
-        self.policy = tf.function(self._policy)
+        self.policy = tf.function(functools.partial(self._act, self.actor))
         self.video = tf.function(self._video)
+
+    def add_task_heads(self):
+        """Where a multi-task agent adds the heads of its further tasks."""
+
+    @property
+    def heads(self):
+        """Each task's module with discriminator, actor, value and optimisers."""
+        return [self]
 
     @property
     def feature_size(self):
@@ -98,9 +121,10 @@ class Agent(AgentBase):
         post, _ = self.rssm.observe(embed, tf.zeros([1, 1, self.action_size]))
         feat = self.rssm.features(post)
         self.decoder(feat)
-        self.actor.params(feat)
-        self.value(feat)
-        self.discriminator(tf.concat([feat, tf.zeros([1, 1, self.action_size])], -1))
+        for head in self.heads:
+            head.actor.params(feat)
+            head.value(feat)
+            head.discriminator(tf.concat([feat, tf.zeros([1, 1, self.action_size])], -1))
         for opt in self.optimizers:
             opt.build()
 
@@ -110,8 +134,8 @@ class Agent(AgentBase):
         latent = self.rssm.initial(batch_size)
         return latent, tf.zeros([batch_size, self.action_size])
 
-    def _policy(self, image, state, is_first, explore):
-        """One step of the actor on a batch of observations.
+    def _act(self, actor, image, state, is_first, explore):
+        """One step of `actor` on a batch of observations.
 
         `is_first` marks envs whose episode just reset: their latent state and
         previous action restart from zeros. Exploration adds clipped Gaussian
@@ -125,22 +149,28 @@ class Agent(AgentBase):
         latent, _ = self.rssm.obs_step(latent, prev_action, embed)
         feat = self.rssm.features(latent)
         if explore:
-            action = self.actor.sample(feat)
+            action = actor.sample(feat)
             noise = self.config.expl_noise * self.rng.normal(tf.shape(action))
             action = tf.clip_by_value(action + noise, -1.0, 1.0)
         else:
-            action = self.actor.mode(feat)
+            action = actor.mode(feat)
         return action, (latent, action)
 
     # ---------------------------------------------------------------- training
 
     def _train(self, data):
         """One V-MAIL update on {'model': batch, 'expert': batch}; returns metrics."""
-        c = self.config
-        expert = data['expert']
         # 1. World model (Eq. 7).
         post, metrics = self._train_model(data['model'])
+        metrics.update(self.imitate(post, data['expert'], self))
+        self.step.assign_add(1)
+        return metrics
 
+    def imitate(self, post, expert, head):
+        """Steps 2-5 of the update for one task: D, actor and value of `head`
+        on rollouts of the shared model from the posterior states `post`,
+        against the task's `expert` batch. Returns metrics."""
+        c = self.config
         # 2. Expert latents: posterior at t paired with the action taken at t.
         expert_inputs = self.expert_inputs(expert)
 
@@ -148,30 +178,31 @@ class Agent(AgentBase):
         # flow through the dynamics and D, but only the actor is updated.
         start = self.imagination_starts(post)
         with tf.GradientTape() as tape:
-            feats, actions = self.imagine(start)
-            logits = self.discriminator(tf.concat([feats[:-1], actions], -1))[..., 0]
+            feats, actions = self.imagine(start, head.actor)
+            logits = head.discriminator(tf.concat([feats[:-1], actions], -1))[..., 0]
             rewards = losses.discriminator_reward(logits, c.disc_reward)
-            values = self.value(feats)[..., 0]
+            values = head.value(feats)[..., 0]
             bootstrap = values[-1] if c.return_bootstrap else tf.zeros_like(values[-1])
             returns = losses.lambda_return(
                 rewards, values[1:], bootstrap, c.discount, c.return_lambda)
             weights = tf.stop_gradient(c.discount ** tf.range(
                 c.horizon, dtype=tf.float32))[:, None]
             actor_loss = -tf.reduce_mean(weights * returns)
-            scaled = self.actor_opt.scale(actor_loss)
-        metrics['actor_grad_norm'] = self.actor_opt.minimize(tape, scaled)
-        metrics.update(actor_loss=actor_loss, imag_reward=tf.reduce_mean(rewards),
-                       imag_return=tf.reduce_mean(returns[0]))
+            scaled = head.actor_opt.scale(actor_loss)
+        metrics = {'actor_grad_norm': head.actor_opt.minimize(tape, scaled),
+                   'actor_loss': actor_loss, 'imag_reward': tf.reduce_mean(rewards),
+                   'imag_return': tf.reduce_mean(returns[0])}
 
         # 4. Discriminator (Eq. 6) on expert pairs and imagined policy pairs.
         policy_inputs = self.policy_inputs(feats, actions)
         with tf.GradientTape() as tape:
-            expert_logits = self.discriminator(expert_inputs)[..., 0]
-            policy_logits = self.discriminator(policy_inputs)[..., 0]
+            expert_logits = head.discriminator(expert_inputs)[..., 0]
+            policy_logits = head.discriminator(policy_inputs)[..., 0]
             disc_loss = losses.discriminator_loss(expert_logits, policy_logits)
-            penalty = self.discriminator_penalty(expert_inputs, policy_inputs)
-            scaled = self.disc_opt.scale(disc_loss + c.disc_penalty_scale * penalty)
-        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, scaled)
+            penalty = self.discriminator_penalty(expert_inputs, policy_inputs,
+                                                 head.discriminator)
+            scaled = head.disc_opt.scale(disc_loss + c.disc_penalty_scale * penalty)
+        metrics['disc_grad_norm'] = head.disc_opt.minimize(tape, scaled)
         metrics.update(
             disc_loss=disc_loss, disc_penalty=penalty,
             d_expert=tf.reduce_mean(tf.sigmoid(expert_logits)),
@@ -179,13 +210,12 @@ class Agent(AgentBase):
 
         # 5. Value regression on the stop-gradient returns.
         with tf.GradientTape() as tape:
-            predicted = self.value(tf.stop_gradient(feats[:-1]))[..., 0]
+            predicted = head.value(tf.stop_gradient(feats[:-1]))[..., 0]
             value_loss = -tf.reduce_mean(weights * dists.normal_log_prob(
                 tf.stop_gradient(returns), predicted))
-            scaled = self.value_opt.scale(value_loss)
-        metrics['value_grad_norm'] = self.value_opt.minimize(tape, scaled)
+            scaled = head.value_opt.scale(value_loss)
+        metrics['value_grad_norm'] = head.value_opt.minimize(tape, scaled)
         metrics['value_loss'] = value_loss
-        self.step.assign_add(1)
         return metrics
 
     def _train_model(self, model):
@@ -223,18 +253,20 @@ class Agent(AgentBase):
         pairs = tf.concat([feats[:-1], actions], -1)
         return tf.stop_gradient(tf.reshape(pairs, [-1, self.feature_size + self.action_size]))
 
-    def discriminator_penalty(self, expert_inputs, policy_inputs):
+    def discriminator_penalty(self, expert_inputs, policy_inputs, discriminator=None):
         return losses.discriminator_penalty(
-            self.config.disc_penalty, self.discriminator, expert_inputs, policy_inputs,
-            self.rng)
+            self.config.disc_penalty, discriminator or self.discriminator, expert_inputs,
+            policy_inputs, self.rng)
 
-    def imagine(self, start):
+    def imagine(self, start, actor=None):
         """Rolls the prior `horizon` steps from `start` (N states) with actions
-        sampled from the actor on stop-gradient features. Returns features
-        (H+1, N, F) and actions (H, N, A)."""
+        sampled from `actor` (the agent's own by default) on stop-gradient
+        features. Returns features (H+1, N, F) and actions (H, N, A)."""
+        actor = actor or self.actor
+
         def step(carry, _):
             state, _ = carry
-            action = self.actor.sample(tf.stop_gradient(self.rssm.features(state)))
+            action = actor.sample(tf.stop_gradient(self.rssm.features(state)))
             return self.rssm.img_step(state, action), action
 
         first_action = tf.zeros([tf.shape(start['deter'])[0], self.action_size])

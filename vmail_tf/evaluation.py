@@ -4,12 +4,14 @@ import numpy as np
 from vmail_tf import episodes
 
 
-def greedy_episodes(agent, driver, count):
-    """Runs `count` fresh episodes on `driver`'s workers; returns them."""
+def greedy_episodes(agent, driver, count, policy=None):
+    """Runs `count` fresh episodes on `driver`'s workers with `policy` (the
+    agent's by default); returns them."""
+    policy = policy or agent.policy
     state = [agent.initial_policy_state(len(driver.workers))]
 
     def greedy(obs, is_first):
-        action, state[0] = agent.policy(obs['image'], state[0], is_first, False)
+        action, state[0] = policy(obs['image'], state[0], is_first, False)
         return action.numpy()
 
     driver.drop_unfinished()

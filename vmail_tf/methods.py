@@ -1,4 +1,4 @@
-"""The trainer and agent of each `method`: V-MAIL and its baselines."""
+"""The trainer and agent of each `method`: V-MAIL, multi-task V-MAIL and the baselines."""
 
 
 def trainer_class(method):
@@ -8,6 +8,9 @@ def trainer_class(method):
     if method in ('dac', 'sqil'):
         from vmail_tf.model_free import ModelFreeTrainer
         return ModelFreeTrainer
+    if method == 'multitask':
+        from vmail_tf.multitask import MultiTaskTrainer
+        return MultiTaskTrainer
     from vmail_tf.trainer import Trainer
     return Trainer
 
@@ -19,5 +22,8 @@ def agent_class(method):
     if method in ('dac', 'sqil'):
         from vmail_tf.model_free import AGENTS
         return AGENTS[method]
+    if method == 'multitask':
+        from vmail_tf.multitask import MultiTaskAgent
+        return MultiTaskAgent
     from vmail_tf.agent import Agent
     return Agent

@@ -2,7 +2,9 @@
 
 The agent's episodes live under `<logdir>/train_episodes`; expert episodes are
 read from their folder and never written. Model batches mix the two as the
-config says; expert batches come from the expert episodes alone.
+config says; expert batches come from the expert episodes alone, by pool:
+`expert` for a single task, `expert0`, `expert1`, ... for the source tasks of
+a multi-task run.
 """
 import collections
 import threading
@@ -22,7 +24,7 @@ class Replay:
         self.capacity = capacity
         self.length = batch_length
         self._agent = collections.OrderedDict()
-        self._expert = []
+        self._experts = collections.defaultdict(list)  # pool -> episodes
         self._agent_steps = 0
         self._lock = threading.Lock()
         self._rng = np.random.default_rng(seed)
@@ -37,11 +39,14 @@ class Replay:
 
     @property
     def num_expert_episodes(self):
-        return len(self._expert)
+        return sum(len(pool) for pool in self._experts.values())
+
+    def _all_experts(self):
+        return [episode for pool in self._experts.values() for episode in pool]
 
     def nbytes(self):
         with self._lock:
-            stored = list(self._agent.values()) + self._expert
+            stored = list(self._agent.values()) + self._all_experts()
         return sum(v.nbytes for episode in stored for v in episode.values())
 
     def _trim(self, episode):
@@ -57,14 +62,14 @@ class Replay:
                 _, dropped = self._agent.popitem(last=False)
                 self._agent_steps -= episodes_lib.episode_length(dropped)
 
-    def add_expert(self, episode, source='expert episode'):
+    def add_expert(self, episode, source='expert episode', pool='expert'):
         length = episodes_lib.episode_length(episode)
         if length < self.length + 1:
             raise ValueError(
                 f'{source} has {length} entries; expert windows need '
                 f'batch_length + 1 = {self.length + 1}')
         with self._lock:
-            self._expert.append(self._trim(episode))
+            self._experts[pool].append(self._trim(episode))
 
     def _window(self, episode, length):
         start = self._rng.integers(0, episodes_lib.episode_length(episode) - length + 1)
@@ -78,7 +83,7 @@ class Replay:
         """B windows of `batch_length` for the world model."""
         with self._lock:
             agent = list(self._agent.values())
-            expert = list(self._expert)
+            expert = self._all_experts()
             if mix == 'pooled':
                 pool = agent + expert
                 picks = self._rng.integers(0, len(pool), batch_size)
@@ -101,36 +106,38 @@ class Replay:
             picks = self._rng.integers(0, len(agent), batch_size)
             return self._stack([agent[i] for i in picks], self.length + 1)
 
-    def sample_expert(self, batch_size):
-        """B expert windows of `batch_length + 1` entries: the extra entry
-        carries the action taken at the window's last observation."""
+    def sample_expert(self, batch_size, pool='expert'):
+        """B expert windows of `batch_length + 1` entries from `pool`: the
+        extra entry carries the action taken at the window's last observation."""
         with self._lock:
-            expert = list(self._expert)
+            expert = list(self._experts[pool])
             picks = self._rng.integers(0, len(expert), batch_size)
             return self._stack([expert[i] for i in picks], self.length + 1)
 
     def dataset(self, batch_size, mix, expert_fraction, prefetch,
                 parts=('model', 'expert')):
-        """A tf.data pipeline of {'model': ..., 'agent': ..., 'expert': ...}
-        batches (only the named `parts`)."""
+        """A tf.data pipeline of batches with the named `parts`: 'model',
+        'agent' (agent windows of batch_length + 1) or an expert pool."""
         import tensorflow as tf
-        samplers = {'model': lambda: self.sample_model(batch_size, mix, expert_fraction),
-                    'agent': lambda: self.sample_agent(batch_size),
-                    'expert': lambda: self.sample_expert(batch_size)}
+        def sample(part):
+            if part == 'model':
+                return self.sample_model(batch_size, mix, expert_fraction)
+            if part == 'agent':
+                return self.sample_agent(batch_size)
+            return self.sample_expert(batch_size, part)
 
         def generate():
             while True:
-                yield {part: samplers[part]() for part in parts}
+                yield {part: sample(part) for part in parts}
 
         # The signature comes from an episode's shapes, not from a sample:
         # before the prefill there may be no agent episode to sample.
         with self._lock:
-            reference = (self._expert or list(self._agent.values()))[0]
-        lengths = {'model': self.length, 'agent': self.length + 1, 'expert': self.length + 1}
+            reference = (self._all_experts() or list(self._agent.values()))[0]
         signature = {
-            part: {key: tf.TensorSpec((batch_size, lengths[part]) + reference[key].shape[1:],
-                                      tf.as_dtype(reference[key].dtype))
-                   for key in KEYS}
+            part: {key: tf.TensorSpec(
+                (batch_size, self.length + (part != 'model')) + reference[key].shape[1:],
+                tf.as_dtype(reference[key].dtype)) for key in KEYS}
             for part in parts}
         return tf.data.Dataset.from_generator(
             generate, output_signature=signature).prefetch(prefetch)

@@ -2,6 +2,7 @@
 `train_every` env steps with the policy and running `train_steps` updates,
 with evaluation and checkpoints on schedule. Everything is written under the
 run's logdir; re-running resumes, to the update (docs/design.md section 7)."""
+import functools
 import time
 
 import numpy as np
@@ -29,7 +30,7 @@ class Trainer(TrainerBase):
         super().__init__(config)
         self.driver = make_driver(config, 'train', config.envs)
         self.drivers.append(self.driver)
-        self.policy_state = self.agent.initial_policy_state(config.envs)
+        self.policy_states = {}  # task -> the exploring policy's latent state
         self.last_metrics = {}
 
     def make_agent(self, action_size):
@@ -56,14 +57,11 @@ class Trainer(TrainerBase):
         while step < c.steps:
             prefill = step < c.prefill
             chunk = min(c.prefill - step if prefill else c.train_every, c.steps - step)
-            policy = self._random_policy if prefill else self._explore_policy
             phase = 'random prefill' if prefill else 'collecting'
             before = step
             with self.times.measure('collect'):
-                taken, finished = self.driver.run(
-                    policy, steps=chunk, on_step=lambda done: progress.update(
-                        before + done, self.last_metrics, phase))
-                self._store(finished)
+                taken = self._collect(prefill, chunk, lambda done: progress.update(
+                    before + done, self.last_metrics, phase))
             step = before + taken
             self.env_step.assign(step)
             if step >= c.prefill:
@@ -95,24 +93,43 @@ class Trainer(TrainerBase):
 
     # --------------------------------------------------------- collection
 
+    def _collect(self, prefill, chunk, on_step):
+        """`chunk` env steps with random actions (prefill) or the exploring
+        policy, stored; returns the env steps taken."""
+        return self.collect_task(self.driver, self.agent.policy, '', prefill, chunk, on_step)
+
+    def collect_task(self, driver, policy, task, prefill, chunk, on_step):
+        """`chunk` env steps on `driver` with random actions or `policy`
+        exploring, stored with the stats of `task` ('' for a single task)."""
+        if prefill:
+            act = self._random_policy
+        else:
+            act = functools.partial(self._explore, policy, task)
+            self.policy_states.setdefault(
+                task, self.agent.initial_policy_state(len(driver.workers)))
+        taken, finished = driver.run(act, steps=chunk, on_step=on_step)
+        self._store(finished, task)
+        return taken
+
     def _random_policy(self, obs, is_first):
         return np.random.uniform(-1, 1, (len(is_first), self.driver.action_size))
 
-    def _explore_policy(self, obs, is_first):
-        action, self.policy_state = self.agent.policy(
-            obs['image'], self.policy_state, is_first, True)
+    def _explore(self, policy, task, obs, is_first):
+        action, self.policy_states[task] = policy(
+            obs['image'], self.policy_states[task], is_first, True)
         action = action.numpy()
         if not np.all(np.isfinite(action)):  # never send NaN to the simulator
             raise nonfinite.NonFiniteError(
                 f'the policy returned non-finite actions at env step {self.step()}')
         return action
 
-    def _store(self, finished):
+    def _store(self, finished, task):
+        suffix = f'/{task}' if task else ''
         for episode in finished:
             path = episodes.save(self.logdir / 'train_episodes', episode)
             self.replay.add_agent(path.name, episode)
-            self.episode_stats['train/return'].append(episodes.episode_return(episode))
-            self.episode_stats['train/length'].append(
+            self.episode_stats[f'train/return{suffix}'].append(episodes.episode_return(episode))
+            self.episode_stats[f'train/length{suffix}'].append(
                 (episodes.episode_length(episode) - 1) * self.config.action_repeat)
 
     # ----------------------------------------------------------- training

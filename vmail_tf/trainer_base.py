@@ -55,7 +55,7 @@ class TrainerBase:
         self.eval_driver = make_driver(c, 'eval')
         self.drivers = [self.eval_driver]
         action_size = self.eval_driver.action_size
-        self.expert_dir, experts = demos.expert_episodes(c, action_size)
+        expert_pools = self.expert_pools(action_size)
         self.agent = self.make_agent(action_size)
         print(f'Precision {c.precision}: {self.agent.policy_name}', flush=True)
 
@@ -72,10 +72,11 @@ class TrainerBase:
         for path, episode in episodes.load_directory(
                 self.logdir / 'train_episodes', newest_steps=c.replay_capacity):
             self.replay.add_agent(path.name, episode)
-        for episode in experts:
-            self.replay.add_expert(episode)
-        print(f'{len(experts)} expert episodes from {self.expert_dir}; '
-              f'{self.replay.num_agent_episodes} agent episodes in replay', flush=True)
+        for pool, (folder, experts) in expert_pools.items():
+            for episode in experts:
+                self.replay.add_expert(episode, pool=pool)
+            print(f'{len(experts)} expert episodes from {folder}', flush=True)
+        print(f'{self.replay.num_agent_episodes} agent episodes in replay', flush=True)
         self.dataset = iter(self.replay.dataset(
             batch_size, c.model_data, c.model_expert_fraction, c.prefetch, self.parts))
         self.logger = Logger(self.logdir)
@@ -98,6 +99,10 @@ class TrainerBase:
     def batch_shape(self):
         """(sequences per batch, entries per sequence) of the replay's batches."""
         return self.config.batch_size, self.config.batch_length
+
+    def expert_pools(self, action_size):
+        """{replay pool: (expert folder, its checked episodes)}."""
+        return {'expert': demos.expert_episodes(self.config, action_size)}
 
     def step(self):
         """The run's x-axis now."""
@@ -162,14 +167,21 @@ class TrainerBase:
 
     def evaluate(self):
         """Runs `eval_episodes` with the actor's mode; returns the mean return."""
-        finished = greedy_episodes(self.agent, self.eval_driver, self.config.eval_episodes)
+        return self.evaluate_task(self.eval_driver, self.agent.policy, '')
+
+    def evaluate_task(self, driver, policy, task):
+        """`eval_episodes` of `policy` on `driver`, saved and logged under
+        `task` ('' for a single task); returns the mean return."""
+        finished = greedy_episodes(self.agent, driver, self.config.eval_episodes, policy)
         for episode in finished:
             episodes.save(self.logdir / 'eval_episodes', episode)
         step = self.step()
-        scalars = summarize(finished, self.config.action_repeat)
+        suffix = f'/{task}' if task else ''
+        scalars = {f'{k}{suffix}': v for k, v in
+                   summarize(finished, self.config.action_repeat).items()}
         self.logger.scalars(step, scalars)
-        self.logger.gif(step, 'eval/policy', finished[0]['image'])
-        return scalars['eval/return']
+        self.logger.gif(step, f'eval/policy{suffix}', finished[0]['image'])
+        return scalars[f'eval/return{suffix}']
 
     def train_step(self, update, where):
         """One update of `update(batch)`, checked for non-finite numbers and

@@ -99,7 +99,8 @@ class ClawEnv:
     def __init__(self, task, action_repeat=1, image_size=128, time_limit=200, seed=0,
                  fast_render=False, asset_cache='~/.cache/vmail_tf/robel', render=True):
         if task not in VARIANTS:
-            raise ValueError(f'unknown D\'Claw task `{task}`; expected one of {", ".join(VARIANTS)}')
+            raise ValueError(f"unknown D'Claw task `{task}`; expected one of "
+                             f"{', '.join(VARIANTS)}")
         if not hasattr(collections, 'Mapping'):
             collections.Mapping = collections.abc.Mapping
         import robel
