@@ -1,13 +1,10 @@
 """Behaviour cloning, the paper's simplest baseline: the same conv encoder
 and actor, trained by maximum likelihood on the expert's (image, action
 taken) pairs. It acts on the current image alone."""
-import time
-
 import tensorflow as tf
 
 from vmail_tf import dists, episodes
 from vmail_tf.agent import AgentBase, preprocess
-from vmail_tf.progress import Progress
 from vmail_tf.trainer_base import TrainerBase
 
 
@@ -63,15 +60,4 @@ class BCTrainer(TrainerBase):
 
     def loop(self):
         c = self.config
-        step = start_step = self.step()
-        progress = Progress(c.bc_steps, c.progress_every, step, self.stop, unit='updates/s')
-        start_time = time.time()
-        while step < c.bc_steps:
-            metrics = self.train_step(self.agent.train, f'update {step + 1}')
-            step += 1
-            if step % c.bc_eval_every == 0 or step >= c.bc_steps:
-                self.log_scalars(step, (step - start_step) / max(time.time() - start_time, 1e-6))
-                progress.eval_return = self.evaluate()
-                self.save()
-            progress.update(step, metrics, 'behaviour cloning', force=step >= c.bc_steps)
-        return step
+        return self.update_loop(c.bc_steps, c.bc_eval_every, 'behaviour cloning')

@@ -13,7 +13,7 @@ CONFIGS_PATH = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 
 # Keys whose value must be one of a fixed set.
 CHOICES = {
-    'method': ('vmail', 'multitask', 'bc', 'dac', 'sqil'),
+    'method': ('vmail', 'multitask', 'transfer', 'bc', 'dac', 'sqil'),
     'precision': ('32', '16', 'bf16', 'auto'),
     'image_size': (64, 128),
     'render_backend': ('egl', 'osmesa'),

@@ -1,4 +1,5 @@
-"""The trainer and agent of each `method`: V-MAIL, multi-task V-MAIL and the baselines."""
+"""The trainer and agent of each `method`: V-MAIL, multi-task V-MAIL and
+transfer, and the baselines."""
 
 
 def trainer_class(method):
@@ -11,6 +12,9 @@ def trainer_class(method):
     if method == 'multitask':
         from vmail_tf.multitask import MultiTaskTrainer
         return MultiTaskTrainer
+    if method == 'transfer':
+        from vmail_tf.transfer import TransferTrainer
+        return TransferTrainer
     from vmail_tf.trainer import Trainer
     return Trainer
 

@@ -6,6 +6,7 @@ handling of stops and failures. `trainer.Trainer` (V-MAIL) and
 import collections
 import logging
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import EnvWorkerError
 from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger
+from vmail_tf.progress import Progress
 from vmail_tf.replay import Replay
 from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed, open_run,
                            writing)
@@ -169,11 +171,11 @@ class TrainerBase:
         """Runs `eval_episodes` with the actor's mode; returns the mean return."""
         return self.evaluate_task(self.eval_driver, self.agent.policy, '')
 
-    def evaluate_task(self, driver, policy, task):
-        """`eval_episodes` of `policy` on `driver`, saved and logged under
-        `task` ('' for a single task); returns the mean return."""
+    def evaluate_task(self, driver, policy, task, save=True):
+        """`eval_episodes` of `policy` on `driver`, logged under `task` (''
+        for a single task) and saved unless told; returns the mean return."""
         finished = greedy_episodes(self.agent, driver, self.config.eval_episodes, policy)
-        for episode in finished:
+        for episode in finished if save else ():
             episodes.save(self.logdir / 'eval_episodes', episode)
         step = self.step()
         suffix = f'/{task}' if task else ''
@@ -194,6 +196,24 @@ class TrainerBase:
         for key, value in metrics.items():
             self.train_metrics[key].append(value)
         return metrics
+
+    def update_loop(self, total, eval_every, phase):
+        """Runs `agent.train` up to `total` updates with no env steps (the
+        run's x-axis is the update count), logging, evaluating and saving
+        every `eval_every`; returns the final count."""
+        step = start_step = int(self.agent.step.numpy())
+        progress = Progress(total, self.config.progress_every, step, self.stop,
+                            unit='updates/s')
+        start_time = time.time()
+        while step < total:
+            metrics = self.train_step(self.agent.train, f'update {step + 1}')
+            step += 1
+            if step % eval_every == 0 or step >= total:
+                self.log_scalars(step, (step - start_step) / max(time.time() - start_time, 1e-6))
+                progress.eval_return = self.evaluate()
+                self.save()
+            progress.update(step, metrics, phase, force=step >= total)
+        return step
 
     def log_scalars(self, step, rate):
         """The means since the last log, with timings and counts."""

@@ -1,0 +1,76 @@
+"""Transfer from a multi-task source run to a new task with no env steps."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import latest_checkpoint_value
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def train(*args):
+    return subprocess.run([sys.executable, '-m', 'vmail_tf.train', *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def source(tmp_path_factory):
+    root = tmp_path_factory.mktemp('transfer')
+    result = train('--configs', 'dmc', 'multitask', 'debug', '--steps', '200', '--time_limit',
+                   '100', '--logdir', str(root / 'source'), '--demo_cache', str(root / 'demos'))
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_transfer_trains_from_the_source_model_without_env_steps(source, tmp_path):
+    target = tmp_path / 'target'
+    source_episodes = len(list((source / 'source' / 'train_episodes').glob('*.npz')))
+    assert source_episodes > 0
+    result = train('--configs', 'dmc', 'walker', 'transfer', 'debug', '--time_limit', '100',
+                   '--transfer_from', str(source / 'source'), '--transfer_steps', '4',
+                   '--transfer_eval_every', '2', '--logdir', str(target),
+                   '--demo_cache', str(source / 'demos'))
+    assert result.returncode == 0, result.stderr
+    assert 'World model from' in result.stdout and 'Done: 4 updates' in result.stdout
+    # the environment was stepped only to measure: nothing stored, nothing counted
+    assert not list(target.glob('*_episodes/*.npz'))
+    logged = [json.loads(line) for line in (target / 'metrics.jsonl').open()]
+    counts = [entry['replay/agent_episodes'] for entry in logged
+              if 'replay/agent_episodes' in entry]
+    assert counts == [source_episodes, source_episodes]
+    assert [entry['step'] for entry in logged if 'eval/return' in entry] == [2, 4]
+    assert latest_checkpoint_value(target, 'agent/step') == 4
+    names = [name for name, _ in tf.train.list_variables(tf.train.latest_checkpoint(
+        str(target / 'checkpoint')))]
+    assert not any(name.startswith('env_step') for name in names)
+
+
+def test_the_world_model_starts_from_the_source_run(source, tmp_path):
+    from vmail_tf import config as config_lib
+    from vmail_tf.transfer import TransferTrainer
+    config = config_lib.merge(['dmc', 'walker', 'transfer', 'debug'], [
+        ('time_limit', 100), ('transfer_from', str(source / 'source')),
+        ('logdir', str(tmp_path / 'target')), ('demo_cache', str(source / 'demos'))])
+    trainer = TransferTrainer(config)
+    try:
+        reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(
+            str(source / 'source' / 'checkpoint')))
+        kernel = trainer.agent.encoder.convs[0].kernel
+        saved = reader.get_tensor('agent/encoder/convs/0/kernel/.ATTRIBUTES/VARIABLE_VALUE')
+        np.testing.assert_array_equal(kernel.numpy(), saved)
+    finally:
+        trainer.close()
+
+
+def test_a_source_with_another_model_size_or_no_run_is_refused(source, tmp_path):
+    common = ['--configs', 'dmc', 'walker', 'transfer', 'debug', '--logdir', str(tmp_path / 't')]
+    result = train(*common, '--transfer_from', str(source / 'source'), '--cnn_depth', '8')
+    assert result.returncode != 0 and 'differs in cnn_depth (4 there, 8 here)' in result.stderr
+    result = train(*common, '--transfer_from', str(tmp_path / 'nowhere'))
+    assert result.returncode != 0 and 'nowhere/config.yaml does not exist' in result.stderr
+    assert not (tmp_path / 't').exists()
