@@ -10,7 +10,8 @@ import pytest
 
 from vmail_tf import config as config_lib
 from vmail_tf import demos, episodes
-from vmail_tf.envs.claw import REST_POSE, ClawEnv, prepare_scenes, valve_reward
+from vmail_tf.envs.claw import REST_POSE, prepare_scenes, valve_reward
+from vmail_tf.envs.worker import EnvWorker, EnvWorkerError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,20 +34,27 @@ def test_scene_copy_loads_without_declarations_and_has_a_four_prong_scene(tmp_pa
 
 
 @pytest.mark.parametrize('task', ['claw_valve3_cw', 'claw_valve4_ccw'])
-def test_claw_env_renders_steps_and_rewards_the_valve_turn(tmp_path, task):
-    os.environ.setdefault('MUJOCO_GL', 'egl')
-    env = ClawEnv(task, image_size=128, time_limit=5, asset_cache=tmp_path, fast_render=True)
-    obs = env.reset()
-    assert obs['image'].shape == (128, 128, 3) and obs['image'].dtype == np.uint8
-    assert obs['image'].std() > 10  # a scene, not a blank frame
-    np.testing.assert_allclose(np.hypot(*obs['valve']), 1.0, rtol=1e-5)
-    for step in range(1, 6):
-        obs, reward, terminated, truncated, _ = env.step(np.zeros(9))
-        assert math.isfinite(reward) and not terminated and truncated == (step == 5)
-    with pytest.raises(ValueError, match=r'expected \(9,\)'):
-        env.step(np.zeros(3))
-    with pytest.raises(ValueError, match='unknown D.Claw task `claw_valve5_cw`'):
-        ClawEnv('claw_valve5_cw', asset_cache=tmp_path)
+def test_claw_env_renders_steps_and_rewards_the_valve_turn(task):
+    # in a worker process, as in training: the renderer and TensorFlow
+    # (loaded by other test modules) cannot share a process
+    spec = dict(task=task, render_backend='egl', action_repeat=1, image_size=128,
+                time_limit=5, camera=-1, fast_render=True, seed=0)
+    worker = EnvWorker(spec)
+    try:
+        assert worker.action_size == 9
+        obs = worker.reset()
+        assert obs['image'].shape == (128, 128, 3) and obs['image'].dtype == np.uint8
+        assert obs['image'].std() > 10  # a scene, not a blank frame
+        np.testing.assert_allclose(np.hypot(*obs['valve']), 1.0, rtol=1e-5)
+        for step in range(1, 6):
+            obs, reward, terminated, truncated, _ = worker.step(np.zeros(9))
+            assert math.isfinite(reward) and not terminated and truncated == (step == 5)
+        with pytest.raises(EnvWorkerError, match=r'expected \(9,\)'):
+            worker.step(np.zeros(3))
+    finally:
+        worker.close()
+    with pytest.raises(EnvWorkerError, match="unknown D'Claw task `claw_valve5_cw`"):
+        EnvWorker(dict(spec, task='claw_valve5_cw'))
 
 
 def test_a_debug_vmail_run_on_claw_with_recorded_demos(tmp_path):
