@@ -13,7 +13,7 @@ import math
 import tensorflow as tf
 import tf_keras as keras
 
-from vmail_tf import dists, sac_losses
+from vmail_tf import dists, precision, sac_losses
 from vmail_tf.agent import preprocess
 from vmail_tf.networks import MLP
 from vmail_tf.optim import Optimizer, VariableModule
@@ -82,7 +82,7 @@ class PixelSAC(tf.Module):
         super().__init__(name=name)
         c = self.config = config
         self.action_size = action_size
-        self.policy_name, self.loss_scaling = 'float32', False
+        self.policy_name, self.loss_scaling = precision.set_policy('32')  # float32 only
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         encoder = lambda name: PixelEncoder(c.sac_conv_depth, c.sac_feature_dim, name)
