@@ -105,8 +105,8 @@ class Trainer(TrainerBase):
             act = self._random_policy
         else:
             act = functools.partial(self._explore, policy, task)
-            self.policy_states.setdefault(
-                task, self.agent.initial_policy_state(len(driver.workers)))
+            if task not in self.policy_states:
+                self.policy_states[task] = self.agent.initial_policy_state(len(driver.workers))
         taken, finished = driver.run(act, steps=chunk, on_step=on_step)
         self._store(finished, task)
         return taken
