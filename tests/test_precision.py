@@ -87,6 +87,9 @@ def test_named_modules_stay_float32_under_bfloat16(debug_config):
         assert agent.rssm.cell.compute_dtype == 'float32'
         assert agent.actor.mlp.out.compute_dtype == 'bfloat16'
         assert np.isfinite(float(agent.train(batch(debug_config))['model_loss']))
+        by_default = Agent(tiny(debug_config, precision='bf16'), 1)
+        assert by_default.decoder.deconvs[-1].compute_dtype == 'float32'
+        assert by_default.encoder.convs[0].compute_dtype == 'bfloat16'
         with pytest.raises(config_lib.ConfigError, match='`float32_modules`: unknown critic'):
             config_lib.merge(['debug'], [('float32_modules', 'decoder,critic')])
     finally:

@@ -74,3 +74,20 @@ def test_a_source_with_another_model_size_or_no_run_is_refused(source, tmp_path)
     result = train(*common, '--transfer_from', str(tmp_path / 'nowhere'))
     assert result.returncode != 0 and 'nowhere/config.yaml does not exist' in result.stderr
     assert not (tmp_path / 't').exists()
+
+
+def test_a_source_head_runs_on_another_task_for_policy_transfer(source, tmp_path):
+    run = str(source / 'source')
+    out = tmp_path / 'policy_transfer.json'
+    command = [sys.executable, '-m', 'vmail_tf.evaluate', '--logdir', run, '--episodes', '1',
+               '--task', 'dmc_walker_walk', '--head', '1', '--json', str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert '(multitask, head 1) on dmc_walker_walk' in result.stdout
+    record = json.loads(out.read_text())
+    assert record['task'] == 'dmc_walker_walk' and record['head'] == 1
+    assert record['episodes'] == 1 and np.isfinite(record['return'])
+    command[command.index('--head') + 1] = '2'
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0 and '--head 2: the run in' in result.stderr
+    assert 'has 2 task head(s)' in result.stderr

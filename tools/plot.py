@@ -7,41 +7,17 @@
 Each --method names a line and the runs (seeds) averaged into it: the mean
 and a ±1 sd band of `eval/return` from each run's metrics.jsonl, on the env
 steps all its runs share. Runs that take no env steps (config.yaml says
-method: bc) are drawn as a horizontal line at their mean final return.
+method: bc or transfer) are drawn as a horizontal line at their mean final return.
 --expert draws a dashed line. A markdown table of each method's final
 return (mean ± sd over its runs, at the last step they share) is printed.
 """
 import argparse
-import json
 import pathlib
 import sys
 
 import numpy as np
 
-
-def read_returns(logdir):
-    """{step: eval return} from a run's metrics.jsonl."""
-    path = pathlib.Path(logdir) / 'metrics.jsonl'
-    if not path.exists():
-        raise FileNotFoundError(f'{path} does not exist')
-    returns = {}
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}:{number}: not JSON: {e}') from None
-            if 'eval/return' in record:
-                returns[int(record['step'])] = float(record['eval/return'])
-    if not returns:
-        raise ValueError(f'{path} holds no eval/return lines')
-    return returns
-
-
-def is_offline(logdir):
-    """Whether the run learned from demos alone (behaviour cloning)."""
-    path = pathlib.Path(logdir) / 'config.yaml'
-    return path.exists() and 'method: bc' in path.read_text().splitlines()
+from vmail_tf.run_metrics import is_offline, read_returns
 
 
 def curve(runs):

@@ -1,15 +1,22 @@
 """Evaluates a run's latest checkpoint without training.
 
     python -m vmail_tf.evaluate --logdir DIR [--episodes 10] [--video out.gif]
+        [--task TASK [--expert_dir DIR]] [--head I] [--json out.json]
 
-Rebuilds the agent from DIR/config.yaml (V-MAIL or BC), restores the latest
+Rebuilds the agent from DIR/config.yaml (any method), restores the latest
 checkpoint, runs episodes with the actor's mode and no noise in fresh
 environments, and reports mean ± sd return and the share of the expert's
 return (the mean return of the run's expert episodes).
 
+`--task` runs the policy on another task of the same domain (the "policy
+transfer" comparison of the paper's Table 1), judged against that task's
+expert (built-in, or `--expert_dir`); `--head` picks the task head of a
+multi-task run (0 = its first source task).
+
 Imports TensorFlow only inside main(): env workers re-import this module.
 """
 import argparse
+import json
 import pathlib
 import sys
 
@@ -30,9 +37,22 @@ def main(argv=None):
     parser.add_argument('--logdir', required=True, type=pathlib.Path)
     parser.add_argument('--episodes', type=int, default=10)
     parser.add_argument('--video', type=pathlib.Path, help='write the first episode as a GIF')
+    parser.add_argument('--task', help='run the policy on this task instead of the run\'s own')
+    parser.add_argument('--expert_dir', default='',
+                        help='with --task: that task\'s expert episodes (default: built-in)')
+    parser.add_argument('--head', type=int, default=0,
+                        help='task head of a multi-task run to act with (0 = first source task)')
+    parser.add_argument('--json', type=pathlib.Path, help='also write the result as JSON')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = config_lib.load_run_config(args.logdir)
+        if args.task:
+            config = config_lib.Config(dict(config, task=args.task, expert_dir=args.expert_dir))
+        heads = len(config_lib.split_list(config.source_tasks)) \
+            if config.method == 'multitask' else 1
+        if not 0 <= args.head < heads:
+            raise config_lib.ConfigError(
+                f'--head {args.head}: the run in {args.logdir} has {heads} task head(s)')
     except (FileNotFoundError, config_lib.ConfigError) as e:
         sys.exit(f'error: {e}')
     from vmail_tf.quiet import import_tensorflow
@@ -52,9 +72,10 @@ def main(argv=None):
     try:
         agent = agent_class(config.method)(config, driver.action_size)
         tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
-        print(f'Evaluating {latest} ({config.method}, {config.task}) over '
-              f'{args.episodes} episodes', flush=True)
-        finished = greedy_episodes(agent, driver, args.episodes)
+        policy = agent.task_policies[args.head] if config.method == 'multitask' else None
+        print(f'Evaluating {latest} ({config.method}, head {args.head}) on {config.task} '
+              f'over {args.episodes} episodes', flush=True)
+        finished = greedy_episodes(agent, driver, args.episodes, policy)
     finally:
         driver.close()
     scores = summarize(finished, config.action_repeat)
@@ -64,6 +85,12 @@ def main(argv=None):
     if reference:
         line += f'; {100 * mean / reference:.1f} % of the expert\'s {reference:.1f}'
     print(line)
+    if args.json:
+        args.json.write_text(json.dumps({
+            'logdir': str(args.logdir), 'checkpoint': latest, 'task': config.task,
+            'head': args.head, 'episodes': len(finished), 'return': mean,
+            'return_sd': sd, 'expert_return': reference}, indent=2) + '\n')
+        print(f'wrote {args.json}')
     if args.video:
         args.video.write_bytes(encode_gif(finished[0]['image']))
         print(f'wrote {args.video}')

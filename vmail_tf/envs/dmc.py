@@ -21,17 +21,38 @@ def set_render_backend(backend):
     return backend
 
 
+def custom_tasks():
+    """Our tasks beside the suite's, as (domain, task) -> a loader with the
+    signature of the suite's (time_limit, random, environment_kwargs).
+    Imported here, not at the top: they import dm_control."""
+    from vmail_tf.envs import walker_band
+    return {('walker', 'walk_band'): walker_band.walk_band}
+
+
 def split_task(name):
-    """'point_mass_easy' -> ('point_mass', 'easy'), using the suite's domains."""
+    """'point_mass_easy' -> ('point_mass', 'easy'), using the suite's tasks
+    and ours."""
     from dm_control import suite
-    domains = sorted({d for d, _ in suite.ALL_TASKS}, key=len, reverse=True)
+    tasks = list(suite.ALL_TASKS) + list(custom_tasks())
+    domains = sorted({d for d, _ in tasks}, key=len, reverse=True)
     for domain in domains:
         if name.startswith(domain + '_'):
             task = name[len(domain) + 1:]
-            if (domain, task) in suite.ALL_TASKS:
+            if (domain, task) in tasks:
                 return domain, task
-    known = ', '.join(f'{d}_{t}' for d, t in suite.ALL_TASKS)
+    known = ', '.join(f'{d}_{t}' for d, t in tasks)
     raise ValueError(f'unknown dm_control task `{name}`; known tasks: {known}')
+
+
+def load_task(domain, task, seed):
+    """The dm_control environment of a suite task or one of ours."""
+    from dm_control import suite
+    environment_kwargs = {'flat_observation': False}
+    loader = custom_tasks().get((domain, task))
+    if loader:
+        return loader(random=seed, environment_kwargs=environment_kwargs)
+    return suite.load(domain, task, task_kwargs={'random': seed},
+                      environment_kwargs=environment_kwargs)
 
 
 class DMCEnv:
@@ -43,12 +64,9 @@ class DMCEnv:
 
     def __init__(self, name, action_repeat=2, image_size=64, time_limit=1000,
                  camera=-1, fast_render=False, seed=0, render=True):
-        from dm_control import suite
         from dm_control.mujoco.engine import Camera
         domain, task = split_task(name)
-        self._env = suite.load(
-            domain, task, task_kwargs={'random': seed},
-            environment_kwargs={'flat_observation': False})
+        self._env = load_task(domain, task, seed)
         self._physics = self._env.physics
         spec = self._env.action_spec()
         self._low, self._high = spec.minimum, spec.maximum
