@@ -1,5 +1,6 @@
 """D'Claw (ROBEL): the reward, the scene copy, the pixel env, and a V-MAIL
 run on demos recorded in it."""
+import json
 import math
 import os
 import subprocess
@@ -72,3 +73,35 @@ def test_a_debug_vmail_run_on_claw_with_recorded_demos(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'Done: 400 env steps' in result.stdout
     assert list((logdir / 'train_episodes').glob('*.npz'))
+
+
+def test_the_claw_transfer_family_runs_at_debug_size(tmp_path):
+    """The paper's D'Claw family end to end at debug size: a multi-task
+    source run on three valve tasks, then transfer to the fourth."""
+    sources = ['claw_valve3_cw', 'claw_valve3_ccw', 'claw_valve4_ccw']
+    folders = {}
+    for task in sources + ['claw_valve4_cw']:
+        config = config_lib.merge(['claw', 'debug'], [('task', task), ('image_size', 128),
+                                                      ('time_limit', 50)])
+        folders[task] = tmp_path / 'demos' / task
+        demos.record(lambda obs: np.zeros(9, np.float32), config, folders[task], 1)
+    common = ['--image_size', '128', '--time_limit', '50']
+    source = tmp_path / 'source'
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'claw', 'multitask',
+         'claw_sources', 'debug', *common, '--steps', '150', '--prefill', '50',
+         '--source_expert_dirs', ','.join(str(folders[t]) for t in sources),
+         '--logdir', str(source)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    logged = [json.loads(line) for line in (source / 'metrics.jsonl').open()]
+    assert any('eval/return/task2' in entry for entry in logged)
+    target = tmp_path / 'target'
+    result = subprocess.run(
+        [sys.executable, '-m', 'vmail_tf.train', '--configs', 'claw', 'claw_valve4_cw',
+         'transfer', 'debug', *common, '--transfer_from', str(source),
+         '--expert_dir', str(folders['claw_valve4_cw']), '--transfer_steps', '2',
+         '--transfer_eval_every', '2', '--logdir', str(target)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert 'Done: 2 updates' in result.stdout
+    assert not list(target.glob('*_episodes/*.npz'))
