@@ -41,6 +41,7 @@ BUILTIN_EXPERTS = {
     'dmc_cartpole_swingup': lambda config: CartpoleSwingup(config.action_repeat),
     'dmc_point_mass_easy': lambda config: PointMassToTarget(),
     'dmc_reacher_easy': lambda config: ReacherToTarget(),
+    **{f'dmc_reacher_goal{i}': lambda config: ReacherToTarget() for i in range(4)},
     'car_racing': lambda config: TrackFollower(),
     **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }

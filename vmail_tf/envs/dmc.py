@@ -25,8 +25,9 @@ def custom_tasks():
     """Our tasks beside the suite's, as (domain, task) -> a loader with the
     signature of the suite's (time_limit, random, environment_kwargs).
     Imported here, not at the top: they import dm_control."""
-    from vmail_tf.envs import walker_band
-    return {('walker', 'walk_band'): walker_band.walk_band}
+    from vmail_tf.envs import reacher_goals, walker_band
+    return {('walker', 'walk_band'): walker_band.walk_band,
+            **{('reacher', name): load for name, load in reacher_goals.TASKS.items()}}
 
 
 def split_task(name):
