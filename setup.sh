@@ -28,5 +28,8 @@ fi
 .venv/bin/python -m pip install -q "pip>=23,<24.1"
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -r requirements-robel.txt
+# Baoding balls: the Shadow Hand MJCF and meshes in gymnasium-robotics, read as
+# files only (its Python envs fail under MuJoCo 3.17), so none of its dependencies.
+.venv/bin/python -m pip install -q --no-deps gymnasium-robotics==1.4.2
 .venv/bin/python -m pip install -q --no-deps -e .   # vmail_tf importable from anywhere
 echo "Set-up done: use .venv/bin/python"

@@ -13,6 +13,7 @@ import numpy as np
 
 from vmail_tf import episodes as episodes_lib
 from vmail_tf.driver import make_driver
+from vmail_tf.experts.baoding import BaodingExpert
 from vmail_tf.experts.car_racing import TrackFollower
 from vmail_tf.experts.cartpole import CartpoleSwingup
 from vmail_tf.experts.mlp_policy import MLPPolicy
@@ -43,6 +44,7 @@ BUILTIN_EXPERTS = {
     'dmc_reacher_easy': lambda config: ReacherToTarget(),
     **{f'dmc_reacher_goal{i}': lambda config: ReacherToTarget() for i in range(4)},
     'car_racing': lambda config: TrackFollower(),
+    'baoding': lambda config: BaodingExpert(),
     **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }
 

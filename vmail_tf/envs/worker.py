@@ -23,12 +23,16 @@ def make_env(spec):
         return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
                             spec['seed'])
     suite, _, name = spec['task'].partition('_')
-    if suite not in ('dmc', 'claw'):
+    if spec['task'] != 'baoding' and suite not in ('dmc', 'claw'):
         raise ValueError(
-            f"unknown task `{spec['task']}`; expected car_racing, a D'Claw task "
-            f"like claw_valve3_cw or a dm_control task like dmc_walker_walk")
+            f"unknown task `{spec['task']}`; expected car_racing, baoding, a D'Claw "
+            f"task like claw_valve3_cw or a dm_control task like dmc_walker_walk")
     from vmail_tf.envs import dmc
     dmc.set_render_backend(spec['render_backend'])
+    if spec['task'] == 'baoding':
+        from vmail_tf.envs.baoding import BaodingEnv
+        return BaodingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
+                          spec['seed'])
     if suite == 'claw':
         from vmail_tf.envs.claw import ClawEnv
         return ClawEnv(spec['task'], spec['action_repeat'], spec['image_size'],
