@@ -107,7 +107,8 @@ def test_checkpoint_round_trip_restores_weights_and_optimizer_slots(debug_config
 
 
 def test_mixed_precision_computes_in_float16_and_scales_the_loss(debug_config):
-    config = tiny(debug_config, precision=16)
+    # every module in float16: a float16 decoder overflows in the first steps
+    config = tiny(debug_config, precision=16, float32_modules='')
     try:
         agent = Agent(config, action_size=1)
         assert agent.encoder.convs[0].compute_dtype == 'float16'

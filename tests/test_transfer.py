@@ -83,7 +83,7 @@ def test_a_source_head_runs_on_another_task_for_policy_transfer(source, tmp_path
                '--task', 'dmc_walker_walk', '--head', '1', '--json', str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert '(multitask, head 1) on dmc_walker_walk' in result.stdout
+    assert '(multitask, dmc_walker_walk, head 1)' in result.stdout
     record = json.loads(out.read_text())
     assert record['task'] == 'dmc_walker_walk' and record['head'] == 1
     assert record['episodes'] == 1 and np.isfinite(record['return'])

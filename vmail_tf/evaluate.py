@@ -72,9 +72,11 @@ def main(argv=None):
     try:
         agent = agent_class(config.method)(config, driver.action_size)
         tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
-        policy = agent.task_policies[args.head] if config.method == 'multitask' else None
-        print(f'Evaluating {latest} ({config.method}, head {args.head}) on {config.task} '
-              f'over {args.episodes} episodes', flush=True)
+        policy, head = None, ''
+        if config.method == 'multitask':
+            policy, head = agent.task_policies[args.head], f', head {args.head}'
+        print(f'Evaluating {latest} ({config.method}, {config.task}{head}) over '
+              f'{args.episodes} episodes', flush=True)
         finished = greedy_episodes(agent, driver, args.episodes, policy)
     finally:
         driver.close()
