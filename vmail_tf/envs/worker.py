@@ -16,32 +16,55 @@ class EnvWorkerError(RuntimeError):
     """An env worker raised, died or stopped answering."""
 
 
-def make_env(spec):
-    """Builds the environment described by `spec` (a plain dict)."""
-    if spec['task'] == 'car_racing':
-        from vmail_tf.envs.car_racing import CarRacingEnv
-        return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
-                            spec['seed'])
-    suite, _, name = spec['task'].partition('_')
-    if spec['task'] != 'baoding' and suite not in ('dmc', 'claw'):
-        raise ValueError(
-            f"unknown task `{spec['task']}`; expected car_racing, baoding, a D'Claw "
-            f"task like claw_valve3_cw or a dm_control task like dmc_walker_walk")
+def _car_racing(spec):
+    from vmail_tf.envs.car_racing import CarRacingEnv
+    return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
+                        spec['seed'])
+
+
+def _mujoco_renderer(spec):
+    """Sets MuJoCo's render backend, before any MuJoCo env is imported."""
     from vmail_tf.envs import dmc
     dmc.set_render_backend(spec['render_backend'])
-    if spec['task'] == 'baoding':
-        from vmail_tf.envs.baoding import BaodingEnv
-        return BaodingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
-                          spec['seed'])
-    if suite == 'claw':
-        from vmail_tf.envs.claw import ClawEnv
-        return ClawEnv(spec['task'], spec['action_repeat'], spec['image_size'],
-                       spec['time_limit'], spec['seed'], spec['fast_render'])
-    return dmc.DMCEnv(
-        name, action_repeat=spec['action_repeat'],
+    return dmc
+
+
+def _baoding(spec):
+    _mujoco_renderer(spec)
+    from vmail_tf.envs.baoding import BaodingEnv
+    return BaodingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
+                      spec['seed'])
+
+
+def _claw(spec):
+    _mujoco_renderer(spec)
+    from vmail_tf.envs.claw import ClawEnv
+    return ClawEnv(spec['task'], spec['action_repeat'], spec['image_size'],
+                   spec['time_limit'], spec['seed'], spec['fast_render'])
+
+
+def _dmc(spec):
+    return _mujoco_renderer(spec).DMCEnv(
+        spec['task'].partition('_')[2], action_repeat=spec['action_repeat'],
         image_size=spec['image_size'], time_limit=spec['time_limit'],
         camera=spec['camera'], fast_render=spec['fast_render'],
         seed=spec['seed'])
+
+
+# Task names: whole names first, then families named `<prefix>_<task>`.
+_TASKS = {'car_racing': _car_racing, 'baoding': _baoding}
+_FAMILIES = {'claw': _claw, 'dmc': _dmc}
+
+
+def make_env(spec):
+    """Builds the environment described by `spec` (a plain dict)."""
+    task = spec['task']
+    build = _TASKS.get(task) or _FAMILIES.get(task.partition('_')[0])
+    if build is None:
+        raise ValueError(
+            f"unknown task `{task}`; expected car_racing, baoding, a D'Claw "
+            f"task like claw_valve3_cw or a dm_control task like dmc_walker_walk")
+    return build(spec)
 
 
 def _serve(conn, spec):
