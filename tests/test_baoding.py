@@ -8,14 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-# No renderer in this process: it may also hold TensorFlow (vmail_tf/experts/state_env.py).
-os.environ['MUJOCO_GL'] = 'disable'
-
-from vmail_tf import config as config_lib  # noqa: E402
-from vmail_tf import demos, episodes  # noqa: E402
-from vmail_tf.envs.baoding import DROP_HEIGHT, BaodingEnv, baoding_reward, targets  # noqa: E402
-from vmail_tf.envs.worker import EnvWorker, EnvWorkerError  # noqa: E402
-from vmail_tf.experts.baoding import BaodingExpert  # noqa: E402
+from vmail_tf import config as config_lib
+from vmail_tf import demos, episodes
+from vmail_tf.envs.baoding import DROP_HEIGHT, BaodingEnv, baoding_reward, targets
+from vmail_tf.envs.worker import EnvWorker, EnvWorkerError
+from vmail_tf.experts.baoding import BaodingExpert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

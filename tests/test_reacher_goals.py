@@ -1,18 +1,13 @@
-import os
 
 import numpy as np
 import pytest
+from dm_control import suite
 
-# No renderer: this process may also hold TensorFlow (vmail_tf/experts/state_env.py).
-os.environ['MUJOCO_GL'] = 'disable'
-
-from dm_control import suite  # noqa: E402
-
-from vmail_tf import config as config_lib  # noqa: E402
-from vmail_tf.demos import BUILTIN_EXPERTS, builtin_expert_name  # noqa: E402
-from vmail_tf.envs import reacher_goals  # noqa: E402
-from vmail_tf.envs.dmc import DMCEnv, custom_tasks, load_task, split_task  # noqa: E402
-from vmail_tf.experts.reaching import REACHER_LINKS, ReacherToTarget  # noqa: E402
+from vmail_tf import config as config_lib
+from vmail_tf.demos import BUILTIN_EXPERTS, builtin_expert_name
+from vmail_tf.envs import reacher_goals
+from vmail_tf.envs.dmc import DMCEnv, custom_tasks, load_task, split_task
+from vmail_tf.experts.reaching import REACHER_LINKS, ReacherToTarget
 
 GOALS = range(4)
 # The fixed points by hand: 0.15 m at 0, 90, 180, 270 degrees from +x.

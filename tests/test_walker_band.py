@@ -1,17 +1,12 @@
-import os
 
 import numpy as np
 import pytest
+from dm_control import suite
 
-# No renderer: this process may also hold TensorFlow (vmail_tf/experts/state_env.py).
-os.environ['MUJOCO_GL'] = 'disable'
-
-from dm_control import suite  # noqa: E402
-
-from vmail_tf import config as config_lib  # noqa: E402
-from vmail_tf.envs.dmc import DMCEnv, split_task  # noqa: E402
-from vmail_tf.envs.walker_band import walk_band  # noqa: E402
-from vmail_tf.experts.state_env import make_state_env, state_size  # noqa: E402
+from vmail_tf import config as config_lib
+from vmail_tf.envs.dmc import DMCEnv, split_task
+from vmail_tf.envs.walker_band import walk_band
+from vmail_tf.experts.state_env import make_state_env, state_size
 
 
 def set_state(physics, speed, rootz=0.0):
