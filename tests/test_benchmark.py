@@ -8,8 +8,13 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from vmail_tf import benchmark, losses, precision
+from vmail_tf import benchmark, losses, methods, precision
+from vmail_tf import config as config_lib
 from vmail_tf.agent import Agent, preprocess
+from vmail_tf.config import ConfigError
+from vmail_tf.replay import Replay
+
+from helpers import make_episode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,3 +96,39 @@ def test_benchmark_cli_writes_the_median_step_time(tmp_path):
     assert seconds['train'] >= seconds['update'] > 0 and seconds['collect'] > 0
     assert seconds['round'] >= seconds['train'] + seconds['collect']
     assert results['loop_update_s'] == pytest.approx(seconds['update'] / (2 * 10))
+
+
+@pytest.mark.parametrize('method', ['dac', 'sqil'])
+def test_model_free_benchmark_batch_is_what_the_replay_gives_their_agents(method):
+    config = config_lib.merge(['dmc', 'cartpole', 'debug', method])
+    size, length, parts = benchmark.batch_layout(config)
+    assert (size, length, parts) == (4, 3, ('agent', 'expert'))
+    replay = Replay(capacity=1000, batch_length=length, seed=0)
+    replay.add_agent('a', make_episode(20, action_size=1))
+    replay.add_expert(make_episode(20, action_size=1))
+    sampled = next(iter(replay.dataset(size, 'pooled', 0.0, 1, parts)))
+    data = benchmark.random_batch(config, 1)
+    assert {p: {k: v.shape for k, v in data[p].items()} for p in parts} == {
+        p: {k: tuple(sampled[p][k].shape) for k in data[p]} for p in parts}
+    metrics = methods.agent_class(method)(config, 1).train(data)
+    assert np.isfinite(metrics['critic_loss'].numpy())
+
+
+def test_pixel_sac_flop_count_by_hand(debug_config):
+    config = config_lib.Config(dict(
+        debug_config, method='sqil', image_size=64, frame_stack=3, sac_conv_depth=2,
+        sac_feature_dim=5, sac_units=4, sac_layers=1, sac_batch_size=1, sac_actor_every=1))
+    # 3x3 convs: stride 2 to 31 x 31 from 9 channels, then 29, 27, 25 from 2;
+    # then a dense layer from 25 * 25 * 2 to 5.
+    encoder = (2 * 31 * 31 * 2 * 9 * 9 + 2 * 29 * 29 * 2 * 9 * 2 + 2 * 27 * 27 * 2 * 9 * 2
+               + 2 * 25 * 25 * 2 * 9 * 2 + 2 * 1250 * 5)
+    critic = actor = 2 * (6 * 4 + 4 * 1)  # (5 features + 1 action) -> 4 -> 1; 5 -> 4 -> 2
+    update = 5 * encoder + 2 * critic + actor + 6 * critic + 3 * actor + 6 * critic
+    assert benchmark.pixel_sac_flops(config, 1) == update
+
+
+def test_profile_is_refused_for_the_model_free_baselines(debug_config):
+    config = config_lib.Config(dict(debug_config, method='dac'))
+    with pytest.raises(ConfigError, match="--profile times the phases of the V-MAIL step; "
+                                          "config key `method` is 'dac'"):
+        benchmark.run(config, do_profile=True)

@@ -1,4 +1,4 @@
-"""Times the V-MAIL train step and the collection loop for any config.
+"""Times the train step (V-MAIL, DA-DAC or DA-SQIL) and the collection loop for any config.
 
     python tools/benchmark.py --configs dmc walker [--key value ...]
         [--steps 5] [--profile] [--collect_seconds 20] [--loop_steps 6000] [--json out.json]

@@ -13,22 +13,40 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from vmail_tf import losses, networks, precision
-from vmail_tf.agent import Agent, preprocess
+from vmail_tf import losses, methods, networks, precision
+from vmail_tf.agent import preprocess
+from vmail_tf.config import ConfigError
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import probe_action_size
 
 
+MODEL_FREE = ('dac', 'sqil')
+
+
+def batch_layout(config):
+    """(batch size, length, parts) of one train step's batch, as the
+    trainer samples it: sequences for V-MAIL, windows of `frame_stack` + 1
+    entries for the model-free baselines. Expert parts are one entry longer
+    (docs/design.md section 4)."""
+    if config.method in MODEL_FREE:
+        return config.sac_batch_size, config.frame_stack, ('agent', 'expert')
+    if config.method == 'vmail':
+        return config.batch_size, config.batch_length, ('model', 'expert')
+    raise ConfigError(f'config key `method` is {config.method!r}; the benchmark times '
+                      f"vmail, {', '.join(MODEL_FREE)}")
+
+
 def random_batch(config, action_size, seed=0):
-    """A model batch and an expert batch of the config's shapes."""
+    """One train step's batch of the config's shapes, random."""
     rng = np.random.default_rng(seed)
-    b, t, size = config.batch_size, config.batch_length, config.image_size
+    b, t, parts = batch_layout(config)
+    size = config.image_size
 
     def part(length):
         return {'image': rng.integers(0, 256, (b, length, size, size, 3), dtype=np.uint8),
                 'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
 
-    return {'model': part(t), 'expert': part(t + 1)}
+    return {name: part(t + (name != 'model')) for name in parts}
 
 
 def peak_rss_gb():
@@ -85,6 +103,34 @@ def step_flops(config, action_size):
     return model + expert + imagination + discriminator + penalty + value_update
 
 
+def pixel_sac_flops(config, action_size):
+    """The same count for one update of the model-free baselines: encoder
+    passes on (B, 64, 64, 3 * stack) frames, the critics, actor and D."""
+    c, d = config, config.sac_conv_depth
+    hw = (c.image_size - 3) // 2 + 1
+    encoder = _conv(hw, d, 3, 3 * c.frame_stack)
+    for _ in range(3):
+        hw -= 2
+        encoder += _conv(hw, d, 3, d)
+    encoder += _dense([hw * hw * d, c.sac_feature_dim])
+    mlp = lambda inputs, units, layers, out: _dense([inputs] + [units] * layers + [out])
+    pair = c.sac_feature_dim + action_size
+    critic = mlp(pair, c.sac_units, c.sac_layers, 1)
+    actor = mlp(c.sac_feature_dim, c.sac_units, c.sac_layers, 2 * action_size)
+    # obs: forward and backward; next obs: online and target encoders, the
+    # actor, two target critics; obs: two critics with backward.
+    update = 5 * encoder + 2 * critic + actor + 2 * 3 * critic
+    # Every `sac_actor_every` updates: the actor's loss through both critics.
+    update += (3 * actor + 2 * 3 * critic) / c.sac_actor_every
+    if c.method == 'dac':
+        disc = mlp(pair, c.disc_units, c.disc_layers, 1)
+        penalty = 0 if c.disc_penalty == 'none' else 2 * 3 * disc
+        # D's features of both batches, D's loss and penalty, the rewards.
+        update += (2 * encoder if not c.dac_separate_encoder else 2 * 3 * encoder)
+        update += 2 * 3 * disc + penalty + disc
+    return c.sac_batch_size * update
+
+
 # ---------------------------------------------------------------- timings
 
 def _time(fn, args, steps):
@@ -105,11 +151,11 @@ def _sync(result):
 
 
 def train_step(config, action_size, steps):
-    agent = Agent(config, action_size)
+    agent = methods.agent_class(config.method)(config, action_size)
     data = random_batch(config, action_size)
     first, times = _time(agent.train, (data,), steps)
     median = statistics.median(times)
-    flops = step_flops(config, action_size)
+    flops = (pixel_sac_flops if config.method in MODEL_FREE else step_flops)(config, action_size)
     return agent, data, {
         'policy': agent.policy_name,
         'train_step_first_s': first,
@@ -182,7 +228,7 @@ def profile(agent, data, steps):
 def collection(config, seconds):
     """Agent steps/s of the policy + pixel env loop, and policy latency."""
     driver = make_driver(config, 'benchmark', config.envs)
-    agent = Agent(config, driver.action_size)
+    agent = methods.agent_class(config.method)(config, driver.action_size)
     state = [agent.initial_policy_state(config.envs)]
     latencies = []
 
@@ -218,11 +264,10 @@ def loop(config, env_steps):
     Returns seconds per 1000 env steps by phase (median over rounds; eval
     and video amortised over their intervals) and seconds per update."""
     from vmail_tf import config as config_lib
-    from vmail_tf.trainer import Trainer
     every = config.train_every
     logdir = tempfile.mkdtemp(prefix='vmail_loop_')
     try:
-        Trainer(config_lib.Config(dict(
+        methods.trainer_class(config.method)(config_lib.Config(dict(
             config, logdir=logdir, prefill=every, steps=every + env_steps,
             log_every=every))).run()
         with open(f'{logdir}/metrics.jsonl') as f:
@@ -250,6 +295,9 @@ def loop(config, env_steps):
 
 def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
         loop_steps=0):
+    if do_profile and config.method != 'vmail':
+        raise ConfigError(f'--profile times the phases of the V-MAIL step; config key '
+                          f'`method` is {config.method!r}')
     action_size = probe_action_size(config)
     agent, data, results = train_step(config, action_size, steps)
     if do_profile:
@@ -260,9 +308,12 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
         results.update(loop(config, loop_steps))
         results['loop_update_vs_step'] = results['loop_update_s'] / results['train_step_median_s']
     results['peak_rss_gb'] = peak_rss_gb()
+    keys = (('sac_batch_size', 'frame_stack', 'sac_conv_depth', 'sac_units', 'sac_layers')
+            if config.method in MODEL_FREE else
+            ('batch_size', 'batch_length', 'cnn_depth', 'deter_size', 'stoch_size',
+             'num_units', 'horizon'))
     results['config'] = {k: config[k] for k in (
-        'task', 'batch_size', 'batch_length', 'precision', 'jit', 'cnn_depth',
-        'deter_size', 'stoch_size', 'num_units', 'horizon', 'envs', 'fast_render')}
+        'method', 'task', 'precision', 'jit', 'envs', 'fast_render') + keys}
     results['devices'] = [d.device_type for d in tf.config.list_physical_devices()]
     results['cpu'] = precision.describe_cpu()
     if json_path:
