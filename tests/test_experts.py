@@ -96,7 +96,7 @@ def test_state_env_matches_the_pixel_env_state_layout():
     assert flatten_state(obs).shape == (state_size(env),) == (24,)
     steps = 0
     while True:
-        obs, reward, terminated, truncated, _ = env.step(np.zeros(env.action_size))
+        obs, _, terminated, truncated, _ = env.step(np.zeros(env.action_size))
         steps += 1
         if terminated or truncated:
             break
@@ -110,14 +110,14 @@ def test_short_sac_run_beats_random_and_resumes(tmp_path):
         task='dmc_cartpole_balance', action_repeat=4, time_limit=400, steps=20000,
         seed_steps=2000, batch_size=128, units=64, eval_every=100000, eval_episodes=3,
         logdir=str(tmp_path / 'sac'))
-    random_policy = lambda obs: np.random.default_rng(0).uniform(-1, 1, 1)
-    random_mean, _ = evaluate_on_states(random_policy, config, 3, seed=100)
+    rng = np.random.default_rng(0)
+    random_mean, _ = evaluate_on_states(lambda obs: rng.uniform(-1, 1, 1), config, 3, seed=100)
     ExpertTrainer(config).run()
     policy = MLPPolicy.load(tmp_path / 'sac' / 'policy.npz')
     trained_mean, _ = evaluate_on_states(policy, config, 3, seed=100)
-    # 20k steps reach 265-330 of 400 (random: 116); thread scheduling under
-    # load moves the result, so the margin leaves room below the lowest seen.
-    assert trained_mean > random_mean + 100, (trained_mean, random_mean)
+    # 20k steps reach 265-330 of 400 (random actions: 165); thread scheduling
+    # under load moves the result, so the margin leaves room below the lowest seen.
+    assert trained_mean > random_mean + 60, (trained_mean, random_mean)
     assert (tmp_path / 'sac' / 'checkpoint' / 'replay.npz').exists()
     resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400)))
     assert int(resumed.env_step.numpy()) == 20000

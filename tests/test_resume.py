@@ -95,7 +95,6 @@ def poisoned_after(dataset, good):
 
 
 def test_nonfinite_updates_are_not_applied_and_never_checkpointed(config, capsys):
-    import tensorflow as tf
     from vmail_tf import nonfinite
     trainer = Trainer(config_lib.Config(dict(config, model_pretrain=0, max_nonfinite_updates=3)))
     trainer.dataset = poisoned_after(trainer.dataset, good=8)  # 2 good rounds, eval at 200

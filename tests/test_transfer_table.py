@@ -52,3 +52,14 @@ def test_bad_inputs_are_named(tmp_path):
         transfer_table.main(['--expert', '5', '--runs', 'x', str(tmp_path / 'missing')])
     with pytest.raises(SystemExit):
         transfer_table.main(['--expert', '5', '--runs', 'x'])  # a row without runs
+
+
+def test_a_share_of_a_negative_or_missing_expert_return_is_not_given(tmp_path):
+    from vmail_tf.run_metrics import percent_of_expert
+    assert percent_of_expert(930.0, 1000.0) == '93 %'
+    assert percent_of_expert(1.0, 3.0, 1) == '33.3 %'
+    assert percent_of_expert(-50.0, -43.6) is None  # Baoding's expert scores below zero
+    assert percent_of_expert(5.0, 0.0) is None and percent_of_expert(5.0, None) is None
+    oracle = run(tmp_path / 'oracle', [(1000, -60.0)], 'vmail')
+    rows = transfer_table.main(['--expert', '-43.6', '--runs', 'oracle', oracle]).splitlines()
+    assert rows[2] == '| oracle | 1 | -60.0 | – | 1000 env steps |'

@@ -12,7 +12,6 @@ re-import this script and must not load TensorFlow.
 import argparse
 
 
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=5, help='timed train steps after the first')

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from vmail_tf.run_metrics import is_offline, read_returns
+from vmail_tf.run_metrics import is_offline, percent_of_expert, read_returns
 
 
 def curve(runs):
@@ -44,7 +44,7 @@ def summary_table(methods, expert=None, offline=()):
              '|---|---|---|---|---|']
     for name, runs in methods.items():
         final, step = final_returns(runs, name in offline)
-        share = f'{100 * final.mean() / expert:.0f} %' if expert else '–'
+        share = percent_of_expert(final.mean(), expert) or '–'
         unit = 'updates' if name in offline else 'env steps'
         # an sd over one run would read as "no spread"; there is no estimate
         spread = f' ± {final.std():.1f}' if len(runs) > 1 else ''

@@ -15,7 +15,6 @@ import argparse
 import pathlib
 
 
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--logdir', required=True, type=pathlib.Path)

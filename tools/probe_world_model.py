@@ -28,7 +28,6 @@ import time
 import numpy as np
 
 
-
 def split_holdout(episodes, holdout, what):
     """(train, held out): the last `holdout` episodes are held out."""
     if len(episodes) <= holdout:

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from vmail_tf.run_metrics import is_offline, read_returns
+from vmail_tf.run_metrics import is_offline, percent_of_expert, read_returns
 
 
 class AddRow(argparse.Action):
@@ -81,7 +81,7 @@ def table(rows, expert):
         spread = f' ± {values.std():.1f}' if len(values) > 1 else ''
         where = ', '.join(sorted({w for _, w in results}))
         lines.append(f'| {name} | {len(values)} | {values.mean():.1f}{spread} '
-                     f'| {100 * values.mean() / expert:.0f} % | {where} |')
+                     f"| {percent_of_expert(values.mean(), expert) or '–'} | {where} |")
     return '\n'.join(lines)
 
 

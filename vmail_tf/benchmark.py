@@ -13,9 +13,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from vmail_tf import config as config_lib
 from vmail_tf import losses, methods, networks, precision
 from vmail_tf.agent import preprocess
-from vmail_tf.config import ConfigError
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import probe_action_size
 
@@ -32,8 +32,9 @@ def batch_layout(config):
         return config.sac_batch_size, config.frame_stack, ('agent', 'expert')
     if config.method == 'vmail':
         return config.batch_size, config.batch_length, ('model', 'expert')
-    raise ConfigError(f'config key `method` is {config.method!r}; the benchmark times '
-                      f"vmail, {', '.join(MODEL_FREE)}")
+    raise config_lib.ConfigError(
+        f'config key `method` is {config.method!r}; the benchmark times '
+        f"vmail, {', '.join(MODEL_FREE)}")
 
 
 def random_batch(config, action_size, seed=0):
@@ -263,7 +264,6 @@ def loop(config, env_steps):
     `env_steps` env steps after a one-round prefill, logging every round.
     Returns seconds per 1000 env steps by phase (median over rounds; eval
     and video amortised over their intervals) and seconds per update."""
-    from vmail_tf import config as config_lib
     every = config.train_every
     logdir = tempfile.mkdtemp(prefix='vmail_loop_')
     try:
@@ -296,8 +296,9 @@ def loop(config, env_steps):
 def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
         loop_steps=0):
     if do_profile and config.method != 'vmail':
-        raise ConfigError(f'--profile times the phases of the V-MAIL step; config key '
-                          f'`method` is {config.method!r}')
+        raise config_lib.ConfigError(
+            f'--profile times the phases of the V-MAIL step; config key '
+            f'`method` is {config.method!r}')
     action_size = probe_action_size(config)
     agent, data, results = train_step(config, action_size, steps)
     if do_profile:

@@ -21,6 +21,8 @@ import pathlib
 import sys
 
 from vmail_tf import config as config_lib
+from vmail_tf import run_metrics
+
 
 def expert_return(config):
     """Mean return of the run's expert episodes, or None if unavailable."""
@@ -84,8 +86,10 @@ def main(argv=None):
     mean, sd = scores['eval/return'], scores['eval/return_sd']
     line = f'return {mean:.1f} ± {sd:.1f} over {len(finished)} episodes'
     reference = expert_return(config)
-    if reference:
-        line += f'; {100 * mean / reference:.1f} % of the expert\'s {reference:.1f}'
+    if reference is not None:
+        share = run_metrics.percent_of_expert(mean, reference, 1)
+        line += f"; {share} of the expert's" if share else "; the expert's"
+        line += f' {reference:.1f}'
     print(line)
     if args.json:
         args.json.write_text(json.dumps({

@@ -18,8 +18,6 @@ from vmail_tf.agent import preprocess
 from vmail_tf.networks import MLP
 from vmail_tf.optim import Optimizer, VariableModule
 
-LOG_STD_MIN, LOG_STD_MAX = -10.0, 2.0  # DrQ's bounds on the actor's log std
-
 
 class PixelEncoder(tf.Module):
     """Frames (..., H, W, 3 * stack) uint8 -> features (..., feature_dim):
@@ -131,7 +129,8 @@ class PixelSAC(tf.Module):
 
     def _dist(self, features):
         mean, raw = tf.split(self.actor(features), 2, -1)
-        return mean, sac_losses.bounded_std(raw, LOG_STD_MIN, LOG_STD_MAX)
+        return mean, sac_losses.bounded_std(raw, self.config.sac_log_std_min,
+                                            self.config.sac_log_std_max)
 
     def _policy(self, image, state, is_first, explore):
         """A sampled (explore) or mode action on the last `frame_stack`

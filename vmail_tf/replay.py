@@ -37,10 +37,6 @@ class Replay:
     def num_agent_episodes(self):
         return len(self._agent)
 
-    @property
-    def num_expert_episodes(self):
-        return sum(len(pool) for pool in self._experts.values())
-
     def _all_experts(self):
         return [episode for pool in self._experts.values() for episode in pool]
 

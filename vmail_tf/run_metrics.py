@@ -33,3 +33,12 @@ def is_offline(logdir):
     path = pathlib.Path(logdir) / 'config.yaml'
     return path.exists() and \
         (config_lib.read_yaml(path) or {}).get('method') in OFFLINE_METHODS
+
+
+def percent_of_expert(value, expert, digits=0):
+    """'93 %' for a return as a share of the expert's; None when the
+    expert's return is missing or not positive (a share of a negative
+    return, as Baoding's, reads backwards)."""
+    if expert is None or expert <= 0:
+        return None
+    return f'{100 * value / expert:.{digits}f} %'

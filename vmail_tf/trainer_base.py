@@ -1,8 +1,9 @@
 """What every imitation run shares, whatever its learner: the logdir, the
 evaluation env, the demonstrations, the agent's checkpoints (restored on
 start), the replay and its tf.data pipeline, logs, evaluation, and the
-handling of stops and failures. `trainer.Trainer` (V-MAIL) and
-`bc.BCTrainer` add their own loops."""
+handling of stops and failures. `trainer.Trainer` (V-MAIL, and through it
+the multi-task and model-free runs), `bc.BCTrainer` and
+`transfer.TransferTrainer` add their own loops."""
 import collections
 import logging
 import sys
