@@ -22,9 +22,16 @@ def make_episode(length, action_size=1, image_size=64, seed=0):
     }
 
 
+def tiny(config, **overrides):
+    """`config` with some keys changed."""
+    from vmail_tf import config as config_lib
+    return config_lib.Config(dict(config, **overrides))
+
+
 def latest_checkpoint_value(logdir, name):
     """A counter in a run's newest checkpoint: 'env_step' or 'agent/step'."""
     import tensorflow as tf
     path = tf.train.latest_checkpoint(str(pathlib.Path(logdir) / 'checkpoint'))
     assert path, f'no checkpoint in {logdir}'
-    return int(tf.train.load_checkpoint(path).get_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE'))
+    from vmail_tf.trainer_base import checkpoint_counter
+    return checkpoint_counter(path, name)

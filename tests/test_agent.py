@@ -2,26 +2,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vmail_tf import config as config_lib
 from vmail_tf.agent import Agent, expert_pairs
+from vmail_tf.benchmark import random_batch
 from vmail_tf.replay import Replay
 
-from helpers import make_episode
+from helpers import make_episode, tiny
 
 MODULES = ('encoder', 'rssm', 'decoder', 'discriminator', 'actor', 'value')
-
-
-def batch(config, action_size=1, seed=0):
-    rng = np.random.default_rng(seed)
-    b, t, size = config.batch_size, config.batch_length, config.image_size
-    part = lambda length: {
-        'image': rng.integers(0, 256, (b, length, size, size, 3), dtype=np.uint8),
-        'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
-    return {'model': part(t), 'expert': part(t + 1)}
-
-
-def tiny(debug_config, **overrides):
-    return config_lib.Config(dict(debug_config, **overrides))
 
 
 def test_expert_state_pairs_with_the_action_stored_one_entry_later():
@@ -44,7 +31,7 @@ def test_every_network_changes_after_one_train_step(debug_config, penalty, image
     agent = Agent(config, action_size=1)
     before = {m: [v.numpy().copy() for v in getattr(agent, m).trainable_variables]
               for m in MODULES}
-    metrics = agent.train(batch(config))
+    metrics = agent.train(random_batch(config, 1))
     for name in MODULES:
         variables = getattr(agent, name).trainable_variables
         assert variables, f'{name} has no trainable variables'
@@ -65,7 +52,7 @@ def test_actor_step_leaves_the_world_model_and_discriminator_alone(debug_config)
     agent = Agent(config, action_size=1)
     frozen = [v.numpy().copy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
               for v in getattr(agent, m).trainable_variables]
-    agent.train(batch(config))
+    agent.train(random_batch(config, 1))
     now = [v.numpy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
            for v in getattr(agent, m).trainable_variables]
     for old, new in zip(frozen, now):
@@ -91,7 +78,7 @@ def test_policy_resets_the_state_of_envs_that_just_started(debug_config):
 
 def test_checkpoint_round_trip_restores_weights_and_optimizer_slots(debug_config, tmp_path):
     agent = Agent(debug_config, action_size=1)
-    agent.train(batch(debug_config))
+    agent.train(random_batch(debug_config, 1))
     path = tf.train.Checkpoint(agent=agent).save(str(tmp_path / 'ckpt'))
     other = Agent(debug_config, action_size=1)
     tf.train.Checkpoint(agent=other).restore(path).assert_consumed()
@@ -99,7 +86,7 @@ def test_checkpoint_round_trip_restores_weights_and_optimizer_slots(debug_config
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(other.model_opt.opt.iterations.numpy()) == 1
     # The restored agent continues identically to the original.
-    data = batch(debug_config, seed=1)
+    data = random_batch(debug_config, 1, seed=1)
     agent.rng.reset_from_seed(5)
     other.rng.reset_from_seed(5)
     m1, m2 = agent.train(data), other.train(data)
@@ -114,7 +101,8 @@ def test_mixed_precision_computes_in_float16_and_scales_the_loss(debug_config):
         assert agent.encoder.convs[0].compute_dtype == 'float16'
         start_scale = float(agent.model_opt.opt.loss_scale)
         for seed in range(16):
-            metrics = {k: float(v) for k, v in agent.train(batch(config, seed=seed)).items()}
+            metrics = agent.train(random_batch(config, 1, seed=seed))
+            metrics = {k: float(v) for k, v in metrics.items()}
             losses = {k: v for k, v in metrics.items() if 'grad_norm' not in k}
             assert all(np.isfinite(v) for v in losses.values()), losses
             if np.isfinite(metrics['model_grad_norm']):
@@ -129,7 +117,7 @@ def test_mixed_precision_computes_in_float16_and_scales_the_loss(debug_config):
 
 def test_video_stacks_truth_model_and_error(debug_config):
     agent = Agent(debug_config, action_size=1)
-    video = agent.video(batch(debug_config)['model']).numpy()
+    video = agent.video(random_batch(debug_config, 1)['model']).numpy()
     b, t = min(4, debug_config.batch_size), debug_config.batch_length
     assert video.shape == (b, t, 3 * 64, 64, 3) and video.dtype == np.uint8
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import demos, dists
 from vmail_tf.bc import BCAgent, expert_image_action_pairs
+from vmail_tf.run_metrics import is_offline, read_returns
 
 from helpers import latest_checkpoint_value, make_episode
 
@@ -98,18 +99,18 @@ def test_plot_averages_seeds_on_shared_steps_and_writes_a_png(tmp_path):
     a = write_metrics(tmp_path / 'a', [(0, 0.0), (100, 10.0), (200, 30.0)])
     b = write_metrics(tmp_path / 'b', [(0, 2.0), (100, 20.0)])
     bc = write_metrics(tmp_path / 'bc', [(5, 7.0)], method='bc')
-    steps, mean, sd = plot.curve([plot.read_returns(a), plot.read_returns(b)])
+    steps, mean, sd = plot.curve([read_returns(a), read_returns(b)])
     np.testing.assert_array_equal(steps, [0, 100])
     np.testing.assert_allclose(mean, [1.0, 15.0])
     np.testing.assert_allclose(sd, [1.0, 5.0])
-    assert plot.is_offline(bc) and not plot.is_offline(a)
+    assert is_offline(bc) and not is_offline(a)
     out = tmp_path / 'curves.png'
     plot.main(['--out', str(out), '--expert', '50', '--method', 'V-MAIL', str(a), str(b),
                '--method', 'BC', str(bc)])
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     table = plot.summary_table(
-        {'V-MAIL': [plot.read_returns(a), plot.read_returns(b)],
-         'BC': [plot.read_returns(bc)]}, expert=50.0, offline={'BC'})
+        {'V-MAIL': [read_returns(a), read_returns(b)],
+         'BC': [read_returns(bc)]}, expert=50.0, offline={'BC'})
     # V-MAIL at step 100, the last both seeds share: (10 + 20) / 2 = 15, sd 5.
     assert '| V-MAIL | 2 | 15.0 ± 5.0 | 30 % | 100 env steps |' in table
     assert '| BC | 1 | 7.0 | 14 % | 5 updates |' in table  # no sd over one run
@@ -120,6 +121,6 @@ def test_plot_names_the_file_without_eval_lines(tmp_path):
     empty.mkdir()
     (empty / 'metrics.jsonl').write_text(json.dumps({'step': 1, 'fps': 3}) + '\n')
     with pytest.raises(ValueError, match='holds no eval/return'):
-        plot.read_returns(empty)
+        read_returns(empty)
     with pytest.raises(SystemExit, match='metrics.jsonl does not exist'):
         plot.main(['--out', str(tmp_path / 'x.png'), '--method', 'A', str(tmp_path / 'nope')])

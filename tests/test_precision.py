@@ -8,8 +8,9 @@ import tf_keras
 from vmail_tf import config as config_lib
 from vmail_tf import precision
 from vmail_tf.agent import Agent
+from vmail_tf.benchmark import random_batch
 
-from test_agent import batch, tiny
+from helpers import tiny
 
 
 @pytest.mark.parametrize('flags, policy', [
@@ -62,7 +63,7 @@ def test_bfloat16_step_computes_the_float32_losses(debug_config):
         assert not agent.model_opt.loss_scaling  # no loss scaling
         for source, target in zip(reference.variables, agent.variables):
             target.assign(source)
-        data = batch(config, action_size=2, seed=3)
+        data = random_batch(config, action_size=2, seed=3)
         results = []
         for each in (reference, agent):
             each.rng.reset_from_seed(11)
@@ -86,7 +87,7 @@ def test_named_modules_stay_float32_under_bfloat16(debug_config):
         assert agent.decoder.deconvs[0].compute_dtype == 'float32'
         assert agent.rssm.cell.compute_dtype == 'float32'
         assert agent.actor.mlp.out.compute_dtype == 'bfloat16'
-        assert np.isfinite(float(agent.train(batch(debug_config))['model_loss']))
+        assert np.isfinite(float(agent.train(random_batch(debug_config, 1))['model_loss']))
         by_default = Agent(tiny(debug_config, precision='bf16'), 1)
         assert by_default.decoder.deconvs[-1].compute_dtype == 'float32'
         assert by_default.encoder.convs[0].compute_dtype == 'bfloat16'

@@ -27,7 +27,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import episodes, precision
 from vmail_tf.logger import drop_partial_last_line
-from vmail_tf.trainer_base import unreadable
+from vmail_tf.trainer_base import checkpoint_counter, unreadable
 
 CONFIGS = ('dmc', 'cartpole', 'debug')
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than
@@ -51,9 +51,8 @@ def checkpoint_counters(logdir):
         if unreadable(path):
             damaged += 1
             continue
-        reader = tf.train.load_checkpoint(path)
-        value = lambda name: int(reader.get_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE'))
-        return value('env_step'), value('agent/step'), damaged
+        return (checkpoint_counter(path, 'env_step'), checkpoint_counter(path, 'agent/step'),
+                damaged)
     return None, None, damaged
 
 

@@ -42,6 +42,12 @@ def unreadable(path):
     return None
 
 
+def checkpoint_counter(path, name):
+    """A counter in the checkpoint at `path` ('env_step', 'agent/step'),
+    read without building the agent."""
+    return int(tf.train.load_checkpoint(path).get_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE'))
+
+
 class TrainerBase:
     """Subclasses set `parts` (the batch parts their updates use), `unit`
     (the x-axis), and implement `make_agent`, `step` and `loop`; `counters`
