@@ -18,9 +18,11 @@ from vmail_tf import losses, methods, networks, precision
 from vmail_tf.agent import preprocess
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import probe_action_size
+from vmail_tf.model_free import AGENTS
 
 
-MODEL_FREE = ('dac', 'sqil')
+# The model-free baselines' methods, timed on transition windows.
+MODEL_FREE = tuple(AGENTS)
 
 
 def batch_layout(config):
