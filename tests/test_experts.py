@@ -105,7 +105,7 @@ def test_state_env_matches_the_pixel_env_state_layout():
 
 def test_short_sac_run_beats_random_and_resumes(tmp_path):
     from vmail_tf.experts.state_env import evaluate_on_states
-    from vmail_tf.train_expert import ExpertTrainer
+    from vmail_tf.experts.sac_trainer import ExpertTrainer
     config = sac_config(
         task='dmc_cartpole_balance', action_repeat=4, time_limit=400, steps=20000,
         seed_steps=2000, batch_size=128, units=64, eval_every=100000, eval_episodes=3,

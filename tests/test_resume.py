@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from vmail_tf import config as config_lib
-from vmail_tf.runs import StopRequested
+from vmail_tf.stopping import StopRequested
 from vmail_tf.trainer import Trainer
 
 from helpers import latest_checkpoint_value

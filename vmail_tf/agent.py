@@ -278,12 +278,13 @@ class Agent(AgentBase):
 
     # ------------------------------------------------------------------ videos
 
-    def _video(self, data, context=5, count=4):
-        """Open-loop prediction: observe `context` frames, then imagine the rest
-        with the true actions. Returns uint8 (count, T, 3*H, W, 3) with truth,
-        model and error stacked vertically."""
-        image = data['image'][:count]
-        action = data['action'][:count]
+    def _video(self, data):
+        """Open-loop prediction of each sequence of `data`: observe
+        `video_context` frames, then imagine the rest with the true actions.
+        Returns uint8 (batch, T, 3*H, W, 3) with truth, model and error
+        stacked vertically."""
+        context = self.config.video_context
+        image, action = data['image'], data['action']
         embed = self.encoder(preprocess(image))
         post, _ = self.rssm.observe(embed[:, :context], action[:, :context])
         last = {k: v[:, -1] for k, v in post.items()}

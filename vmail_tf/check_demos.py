@@ -53,11 +53,7 @@ def check(directory, config=None, action_size=None):
     if config is not None:
         loaded, problems = demos.check_folder(directory, config, action_size)
     else:
-        failures = []
-        loaded = episodes.load_directory(directory, failures=failures, quiet=True)
-        problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
-        if not loaded and not failures:
-            problems.append(f'{directory} holds no loadable *.npz episodes')
+        loaded, problems = demos.load_folder(directory)
     return describe(directory, loaded), problems
 
 

@@ -141,15 +141,29 @@ def resolve_expert_dir(config):
     return target
 
 
+def load_folder(directory):
+    """Loads the episodes of `directory`. Returns (loaded [(path, episode)],
+    problems [message]): the files that cannot be loaded, or a folder with
+    no episodes at all."""
+    directory = pathlib.Path(directory)
+    failures = []
+    loaded = episodes_lib.load_directory(directory, failures=failures, quiet=True)
+    problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
+    if not loaded and not failures:
+        present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+        shown = ', '.join(present[:5]) + (' ...' if len(present) > 5 else '')
+        problems.append(f'expert folder {directory} holds no loadable *.npz episodes'
+                        + (f' (it holds: {shown})' if present else ' (it is empty)'))
+    return loaded, problems
+
+
 def check_folder(directory, config, action_size):
     """Loads the expert episodes of `directory` and checks them for a run
     with `config` and `action_size`. Returns (loaded [(path, episode)],
     problems [message]): the folder serves the run only when there are no
     problems; every problem of every file is listed."""
     directory = pathlib.Path(directory)
-    failures = []
-    loaded = episodes_lib.load_directory(directory, failures=failures, quiet=True)
-    problems = [f'{path}: cannot be loaded: {error}' for path, error in failures]
+    loaded, problems = load_folder(directory)
     info_path = directory / 'demos.json'
     if info_path.exists():
         info = json.loads(info_path.read_text())
@@ -159,11 +173,6 @@ def check_folder(directory, config, action_size):
                     f'{info_path}: demos were recorded with {key}={info[key]}, '
                     f'this run has {key}={config[key]}; record demos with the '
                     f'run\'s env settings or change --{key}')
-    if not loaded and not failures:
-        present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-        shown = ', '.join(present[:5]) + (' ...' if len(present) > 5 else '')
-        problems.append(f'expert folder {directory} holds no loadable *.npz episodes'
-                        + (f' (it holds: {shown})' if present else ' (it is empty)'))
     size = config.image_size
     for path, episode in loaded:
         image, action = episode['image'], episode['action']
@@ -234,3 +243,11 @@ def load_expert_policy(spec, config):
             f'{policy.action_repeat}; the configs give {config.task} with '
             f'action_repeat {config.action_repeat}')
     return policy, str(path)
+
+
+def expert_return(config):
+    """Mean return of the run's expert episodes, or None if there are none."""
+    loaded = episodes_lib.load_directory(expert_folder(config))
+    if not loaded:
+        return None
+    return float(np.mean([episodes_lib.episode_return(e) for _, e in loaded]))

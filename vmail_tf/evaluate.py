@@ -24,16 +24,6 @@ from vmail_tf import config as config_lib
 from vmail_tf import run_metrics
 
 
-def expert_return(config):
-    """Mean return of the run's expert episodes, or None if unavailable."""
-    import numpy as np
-    from vmail_tf import demos, episodes
-    loaded = episodes.load_directory(demos.expert_folder(config))
-    if not loaded:
-        return None
-    return float(np.mean([episodes.episode_return(e) for _, e in loaded]))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Evaluate a run\'s latest checkpoint.')
     parser.add_argument('--logdir', required=True, type=pathlib.Path)
@@ -61,6 +51,7 @@ def main(argv=None):
     import_tensorflow()
     import tensorflow as tf
 
+    from vmail_tf import demos
     from vmail_tf.methods import agent_class
     from vmail_tf.driver import make_driver
     from vmail_tf.evaluation import greedy_episodes, summarize
@@ -85,7 +76,7 @@ def main(argv=None):
     scores = summarize(finished, config.action_repeat)
     mean, sd = scores['eval/return'], scores['eval/return_sd']
     line = f'return {mean:.1f} ± {sd:.1f} over {len(finished)} episodes'
-    reference = expert_return(config)
+    reference = demos.expert_return(config)
     if reference is not None:
         share = run_metrics.percent_of_expert(mean, reference, 1)
         line += f"; {share} of the expert's" if share else "; the expert's"

@@ -1,45 +1,16 @@
-"""Helpers shared by the training entry points: the run's config file,
-schedules, phase timings and graceful stops."""
-import collections
+"""A run's logdir, shared by the training entry points: its lock, its
+config.yaml, the seeds, and failed writes named."""
 import contextlib
 import datetime
 import fcntl
 import logging
 import os
 import pathlib
-import signal
 import socket
-import time
 
 from vmail_tf import config as config_lib
 
 log = logging.getLogger(__name__)
-
-
-def crossed(before, after, every):
-    """Whether a multiple of `every` lies in (before, after]."""
-    return every > 0 and after // every > before // every
-
-
-class PhaseTimes:
-    """Wall seconds spent in each named phase since the last `pop`: the
-    per-round breakdown that the logs carry as `time/<phase>_s`."""
-
-    def __init__(self):
-        self.seconds = collections.defaultdict(float)
-
-    @contextlib.contextmanager
-    def measure(self, phase):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[phase] += time.perf_counter() - start
-
-    def pop(self):
-        seconds = dict(self.seconds)
-        self.seconds.clear()
-        return seconds
 
 
 class WriteFailed(RuntimeError):
@@ -110,30 +81,3 @@ def write_config(config, logdir):
         log.warning('config differs from the run in %s (%s); old config kept as %s',
                     logdir, ', '.join(changed), kept.name)
     config_lib.save(config, path)
-
-
-class StopRequested(Exception):
-    """Raised at a safe point after SIGINT or SIGTERM asked the run to stop."""
-
-
-class GracefulStop:
-    """SIGINT (Ctrl-C) and SIGTERM (`kill`, job schedulers) set a flag that
-    the training loops `check` between steps, so a run saves a checkpoint at
-    a safe point instead of being interrupted inside TensorFlow. A second
-    signal interrupts at once."""
-
-    def __init__(self):
-        self.requested = False
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt(f'signal {signum}')
-        self.requested = True
-        print(f'\nSignal {signum}: stopping after the current step '
-              f'(signal again to stop at once)', flush=True)
-
-    def check(self):
-        if self.requested:
-            raise StopRequested()

@@ -23,7 +23,8 @@ def main(argv=None):
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.nonfinite import NonFiniteError
-    from vmail_tf.runs import LogdirInUse, StopRequested, WriteFailed
+    from vmail_tf.runs import LogdirInUse, WriteFailed
+    from vmail_tf.stopping import StopRequested
     from vmail_tf.trainer_base import ResumeError
     from vmail_tf.methods import trainer_class
     try:

@@ -13,8 +13,8 @@ from vmail_tf.agent import Agent
 from vmail_tf.driver import make_driver
 from vmail_tf.logger import tile_videos
 from vmail_tf.progress import Progress
+from vmail_tf.schedule import crossed
 from vmail_tf.trainer_base import TrainerBase
-from vmail_tf.runs import crossed
 
 
 class Trainer(TrainerBase):
@@ -90,6 +90,8 @@ class Trainer(TrainerBase):
                 progress.eval_return = self.evaluate()
                 self.save()
         progress.update(step, self.last_metrics, force=step >= c.steps)
+        if before < c.prefill:  # random steps are far faster than rounds with updates
+            progress.restart(step)
 
     # --------------------------------------------------------- collection
 
@@ -153,7 +155,7 @@ class Trainer(TrainerBase):
         start from a model that has learned the scene (a fresh model needs
         thousands of updates to draw cartpole's swinging pole:
         results/cartpole_swingup/README.md). A stopped run continues where
-        it stopped."""
+        it stopped. Its time is left out of the step rate with the prefill's."""
         total = self.config.model_pretrain
         if int(self.agent.step.numpy()) > 0 or int(self.pretrain_done.numpy()) >= total:
             return
@@ -167,10 +169,9 @@ class Trainer(TrainerBase):
                             work=(done - first, total - first, started))
         self.train_metrics.clear()  # pretraining is logged on its own, not as train/
         self.logger.scalars(step, {f'pretrain/{k}': v for k, v in metrics.items()})
-        progress.restart(step)
 
     def _video(self, step):
-        batch = self.replay.sample_model(min(4, self.config.batch_size),
-                                         self.config.model_data,
-                                         self.config.model_expert_fraction)
+        c = self.config
+        batch = self.replay.sample_model(min(c.video_sequences, c.batch_size),
+                                         c.model_data, c.model_expert_fraction)
         self.logger.gif(step, 'train/openloop', tile_videos(self.agent.video(batch).numpy()))

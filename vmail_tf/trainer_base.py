@@ -20,8 +20,9 @@ from vmail_tf.evaluation import greedy_episodes, summarize
 from vmail_tf.logger import Logger
 from vmail_tf.progress import Progress
 from vmail_tf.replay import Replay
-from vmail_tf.runs import (GracefulStop, PhaseTimes, StopRequested, WriteFailed, open_run,
-                           writing)
+from vmail_tf.runs import WriteFailed, open_run, writing
+from vmail_tf.schedule import PhaseTimes
+from vmail_tf.stopping import GracefulStop, StopRequested
 
 log = logging.getLogger(__name__)
 
