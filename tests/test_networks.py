@@ -8,9 +8,9 @@ from vmail_tf import networks
 
 def test_rssm_observe_and_imagine_shapes():
     rng = tf.random.Generator.from_seed(0)
-    rssm = networks.RSSM(stoch=4, deter=6, hidden=8, rng=rng)
-    encoder = networks.ConvEncoder(depth=2)
-    decoder = networks.ConvDecoder(depth=2)
+    rssm = networks.RSSM(stoch=4, deter=6, hidden=8, min_std=0.1, rng=rng)
+    encoder = networks.ConvEncoder(depth=2, image_size=64)
+    decoder = networks.ConvDecoder(depth=2, image_size=64)
     images = tf.zeros([3, 5, 64, 64, 3])
     embed = encoder(images)
     assert embed.shape == (3, 5, 2 * 8 * 2 * 2)

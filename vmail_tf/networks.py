@@ -49,7 +49,7 @@ class ConvEncoder(tf.Module):
     """Images -> convs (kernel 4, stride 2, ReLU) down to 2x2 -> a flat
     embedding: 2x2x(8*depth) at 64 px, 2x2x(16*depth) at 128 px."""
 
-    def __init__(self, depth=32, image_size=64, name='encoder'):
+    def __init__(self, depth, image_size, name='encoder'):
         super().__init__(name=name)
         _check_size(image_size)
         self.convs = [layers.Conv2D(m * depth, 4, 2, activation='relu')
@@ -74,7 +74,7 @@ class ConvDecoder(tf.Module):
     convolution where oneDNN is off.
     """
 
-    def __init__(self, depth=32, image_size=64, name='decoder'):
+    def __init__(self, depth, image_size, name='decoder'):
         super().__init__(name=name)
         _check_size(image_size)
         first, deconvs = DECODER_LAYERS[image_size]
@@ -115,7 +115,7 @@ class RSSM(tf.Module):
     diagonal-Gaussian stochastic state `stoch`, std = softplus + min_std.
     A state is a dict of float32 tensors: mean, std, stoch, deter."""
 
-    def __init__(self, stoch=30, deter=200, hidden=200, min_std=0.1, rng=None,
+    def __init__(self, stoch, deter, hidden, min_std, rng=None,
                  name='rssm'):
         super().__init__(name=name)
         self.stoch_size, self.deter_size = stoch, deter
@@ -187,8 +187,8 @@ class RSSM(tf.Module):
 class Actor(tf.Module):
     """pi(a | features): tanh-transformed Gaussian over actions in [-1, 1]."""
 
-    def __init__(self, action_size, units, num_layers, init_std=5.0,
-                 mean_scale=5.0, rng=None, name='actor'):
+    def __init__(self, action_size, units, num_layers, init_std, mean_scale, rng=None,
+                 name='actor'):
         super().__init__(name=name)
         self.mlp = MLP(units, num_layers, 2 * action_size)
         self.init_std, self.mean_scale = init_std, mean_scale
