@@ -110,6 +110,34 @@ def test_input_penalty_by_hand():
     assert got.numpy() == pytest.approx(16.0, rel=1e-5)
 
 
+def test_discriminator_objective_adds_the_scaled_penalty_and_reports_d():
+    # D(x) = 3 x1 + 4 x2: expert logits 11 and 0, policy logit 11; the input
+    # penalty is (|w| - 1)^2 = 16, scaled by 0.5.
+    d = Linear([3.0, 4.0], 0.0)
+    expert = tf.constant([[1.0, 2.0], [0.0, 0.0]])
+    policy = tf.constant([[5.0, -1.0]])
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))
+    loss = (-(math.log(sigmoid(11.0)) + math.log(0.5)) / 2 - math.log(1 - sigmoid(11.0)))
+    objective, metrics = losses.discriminator_objective(
+        d, expert, policy, 'input', 0.5, tf.random.Generator.from_seed(0))
+    assert objective.numpy() == pytest.approx(loss + 0.5 * 16.0, rel=1e-5)
+    assert metrics['disc_loss'].numpy() == pytest.approx(loss, rel=1e-5)
+    assert metrics['disc_penalty'].numpy() == pytest.approx(16.0, rel=1e-5)
+    assert metrics['d_expert'].numpy() == pytest.approx((sigmoid(11.0) + 0.5) / 2, rel=1e-6)
+    assert metrics['d_policy'].numpy() == pytest.approx(sigmoid(11.0), rel=1e-6)
+    # The penalty regularises D alone: the inputs get the loss's gradient
+    # only, though the parameter penalty depends on them.
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([expert, policy])
+        objective, metrics = losses.discriminator_objective(
+            d, expert, policy, 'params', 10.0, tf.random.Generator.from_seed(0))
+        plain = losses.discriminator_loss(d(expert)[..., 0], d(policy)[..., 0])
+    assert metrics['disc_penalty'].numpy() > 0.1  # ||grad|| is not 1: it depends on x
+    for x in (expert, policy):
+        np.testing.assert_allclose(tape.gradient(objective, x), tape.gradient(plain, x),
+                                   rtol=1e-5)
+
+
 def test_tanh_normal_starts_at_the_init_std_and_stays_in_bounds():
     mean, std = dists.tanh_normal_params(
         tf.zeros([1000, 2]), tf.zeros([1000, 2]), mean_scale=5.0, init_std=5.0)

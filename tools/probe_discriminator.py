@@ -30,7 +30,7 @@ def main():
     from vmail_tf import demos, networks, optim
     from vmail_tf.agent import Agent, preprocess
     from vmail_tf.envs.worker import probe_action_size
-    from vmail_tf.losses import discriminator_loss, discriminator_penalty
+    from vmail_tf.losses import discriminator_objective
     from vmail_tf.replay import Replay
 
     config = config_lib.load_run_config(args.logdir)
@@ -58,11 +58,10 @@ def main():
             @tf.function
             def update():
                 with tf.GradientTape() as tape:
-                    e, p = disc(expert_in)[..., 0], disc(policy_in)[..., 0]
-                    loss = discriminator_loss(e, p) + config.disc_penalty_scale * (
-                        discriminator_penalty(penalty, disc, expert_in, policy_in, rng))
-                opt.minimize(tape, loss)
-                return tf.reduce_mean(tf.sigmoid(e)), tf.reduce_mean(tf.sigmoid(p))
+                    objective, metrics = discriminator_objective(
+                        disc, expert_in, policy_in, penalty, config.disc_penalty_scale, rng)
+                opt.minimize(tape, objective)
+                return metrics['d_expert'], metrics['d_policy']
 
             marks = sorted({1, args.updates // 10, args.updates // 2, args.updates})
             row = []

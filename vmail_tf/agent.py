@@ -196,17 +196,11 @@ class Agent(AgentBase):
         # 4. Discriminator (Eq. 6) on expert pairs and imagined policy pairs.
         policy_inputs = self.policy_inputs(feats, actions)
         with tf.GradientTape() as tape:
-            expert_logits = head.discriminator(expert_inputs)[..., 0]
-            policy_logits = head.discriminator(policy_inputs)[..., 0]
-            disc_loss = losses.discriminator_loss(expert_logits, policy_logits)
-            penalty = self.discriminator_penalty(expert_inputs, policy_inputs,
-                                                 head.discriminator)
-            scaled = head.disc_opt.scale(disc_loss + c.disc_penalty_scale * penalty)
+            objective, disc_metrics = self.discriminator_objective(
+                expert_inputs, policy_inputs, head.discriminator)
+            scaled = head.disc_opt.scale(objective)
         metrics['disc_grad_norm'] = head.disc_opt.minimize(tape, scaled)
-        metrics.update(
-            disc_loss=disc_loss, disc_penalty=penalty,
-            d_expert=tf.reduce_mean(tf.sigmoid(expert_logits)),
-            d_policy=tf.reduce_mean(tf.sigmoid(policy_logits)))
+        metrics.update(disc_metrics)
 
         # 5. Value regression on the stop-gradient returns.
         with tf.GradientTape() as tape:
@@ -253,10 +247,12 @@ class Agent(AgentBase):
         pairs = tf.concat([feats[:-1], actions], -1)
         return tf.stop_gradient(tf.reshape(pairs, [-1, self.feature_size + self.action_size]))
 
-    def discriminator_penalty(self, expert_inputs, policy_inputs, discriminator=None):
-        return losses.discriminator_penalty(
-            self.config.disc_penalty, discriminator or self.discriminator, expert_inputs,
-            policy_inputs, self.rng)
+    def discriminator_objective(self, expert_inputs, policy_inputs, discriminator=None):
+        """D's loss and penalty with this run's settings: (objective, metrics)."""
+        c = self.config
+        return losses.discriminator_objective(
+            discriminator or self.discriminator, expert_inputs, policy_inputs,
+            c.disc_penalty, c.disc_penalty_scale, self.rng)
 
     def imagine(self, start, actor=None):
         """Rolls the prior `horizon` steps from `start` (N states) with actions

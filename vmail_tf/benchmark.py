@@ -70,6 +70,10 @@ def _dense(sizes):
     return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def _mlp(inputs, units, layers, out):
+    return _dense([inputs] + [units] * layers + [out])
+
+
 def step_flops(config, action_size):
     """Multiply-adds x 2 of the conv and dense layers in one train step.
     Backward passes are counted as twice their forward pass."""
@@ -91,10 +95,9 @@ def step_flops(config, action_size):
     img_step = (_dense([c.stoch_size + action_size, c.hidden_size]) + gru
                 + _dense([c.deter_size, c.hidden_size, 2 * c.stoch_size]))
     obs_step = img_step + _dense([c.deter_size + embed, c.hidden_size, 2 * c.stoch_size])
-    mlp = lambda inputs, units, layers, out: _dense([inputs] + [units] * layers + [out])
-    actor = mlp(feat, c.num_units, c.actor_layers, 2 * action_size)
-    disc = mlp(feat + action_size, c.disc_units, c.disc_layers, 1)
-    value = mlp(feat, c.num_units, c.value_layers, 1)
+    actor = _mlp(feat, c.num_units, c.actor_layers, 2 * action_size)
+    disc = _mlp(feat + action_size, c.disc_units, c.disc_layers, 1)
+    value = _mlp(feat, c.num_units, c.value_layers, 1)
     b, t, h = c.batch_size, c.batch_length, c.horizon
     starts = b * (t - 1)
     model = 3 * b * t * (encoder + obs_step + decoder)
@@ -116,17 +119,16 @@ def pixel_sac_flops(config, action_size):
         hw -= 2
         encoder += _conv(hw, d, 3, d)
     encoder += _dense([hw * hw * d, c.sac_feature_dim])
-    mlp = lambda inputs, units, layers, out: _dense([inputs] + [units] * layers + [out])
     pair = c.sac_feature_dim + action_size
-    critic = mlp(pair, c.sac_units, c.sac_layers, 1)
-    actor = mlp(c.sac_feature_dim, c.sac_units, c.sac_layers, 2 * action_size)
+    critic = _mlp(pair, c.sac_units, c.sac_layers, 1)
+    actor = _mlp(c.sac_feature_dim, c.sac_units, c.sac_layers, 2 * action_size)
     # obs: forward and backward; next obs: online and target encoders, the
     # actor, two target critics; obs: two critics with backward.
     update = 5 * encoder + 2 * critic + actor + 2 * 3 * critic
     # Every `sac_actor_every` updates: the actor's loss through both critics.
     update += (3 * actor + 2 * 3 * critic) / c.sac_actor_every
     if c.method == 'dac':
-        disc = mlp(pair, c.disc_units, c.disc_layers, 1)
+        disc = _mlp(pair, c.disc_units, c.disc_layers, 1)
         penalty = 0 if c.disc_penalty == 'none' else 2 * 3 * disc
         # D's features of both batches, D's loss and penalty, the rewards.
         update += (2 * encoder if not c.dac_separate_encoder else 2 * 3 * encoder)
@@ -210,8 +212,8 @@ def profile(agent, data, steps):
         'imagination_and_actor': (grads_of(
             imagined_reward, agent.actor.trainable_variables), (start,)),
         'discriminator_and_penalty': (grads_of(
-            lambda e, p: losses.discriminator_loss(agent.discriminator(e), agent.discriminator(p))
-            + agent.discriminator_penalty(e, p), agent.discriminator.trainable_variables),
+            lambda e, p: agent.discriminator_objective(e, p)[0],
+            agent.discriminator.trainable_variables),
             (expert_inputs, policy_inputs)),
         'value': (grads_of(lambda f: tf.reduce_mean(agent.value(f)),
                            agent.value.trainable_variables), (imag_feats,)),

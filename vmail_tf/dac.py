@@ -45,17 +45,10 @@ class DACAgent(PixelSAC):
         with tf.GradientTape() as tape:
             expert_inputs = tf.concat([self.disc_features(expert['obs']), expert['action']], -1)
             agent_inputs = tf.concat([self.disc_features(agent['obs']), agent['action']], -1)
-            expert_logits = self.discriminator(expert_inputs)[..., 0]
-            agent_logits = self.discriminator(agent_inputs)[..., 0]
-            disc_loss = losses.discriminator_loss(expert_logits, agent_logits)
-            penalty = losses.discriminator_penalty(
-                c.disc_penalty, self.discriminator, tf.stop_gradient(expert_inputs),
-                tf.stop_gradient(agent_inputs), self.rng)
-            total = disc_loss + c.disc_penalty_scale * penalty
-        metrics = {'disc_grad_norm': self.disc_opt.minimize(tape, total),
-                   'disc_loss': disc_loss, 'disc_penalty': penalty,
-                   'd_expert': tf.reduce_mean(tf.sigmoid(expert_logits)),
-                   'd_policy': tf.reduce_mean(tf.sigmoid(agent_logits))}
+            objective, metrics = losses.discriminator_objective(
+                self.discriminator, expert_inputs, agent_inputs, c.disc_penalty,
+                c.disc_penalty_scale, self.rng)
+        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, objective)
         # The updated D on the features computed before its update.
         reward = tf.stop_gradient(losses.discriminator_reward(
             self.discriminator(agent_inputs)[..., 0], c.disc_reward))

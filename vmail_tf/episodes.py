@@ -32,6 +32,11 @@ def episode_length(episode):
     return len(episode['action'])
 
 
+def env_steps(episode, action_repeat):
+    """Simulator steps an episode took: its agent steps times the repeat."""
+    return (episode_length(episode) - 1) * action_repeat
+
+
 def filename(episode):
     stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
     return f'{stamp}-{uuid.uuid4().hex}-{episode_length(episode)}.npz'

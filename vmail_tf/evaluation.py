@@ -21,7 +21,7 @@ def greedy_episodes(agent, driver, count, policy=None):
 
 def summarize(finished, action_repeat):
     returns = [episodes.episode_return(e) for e in finished]
-    lengths = [(episodes.episode_length(e) - 1) * action_repeat for e in finished]
+    lengths = [episodes.env_steps(e, action_repeat) for e in finished]
     return {'eval/return': float(np.mean(returns)),
             'eval/return_sd': float(np.std(returns)),
             'eval/length': float(np.mean(lengths))}

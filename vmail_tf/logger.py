@@ -10,8 +10,10 @@ from tensorboard.compat.proto import summary_pb2
 
 from vmail_tf.runs import WriteFailed, writing
 
+GIF_FPS = 20  # playback speed of logged GIFs: real time for walker at action repeat 2
 
-def encode_gif(frames, fps=20):
+
+def encode_gif(frames, fps=GIF_FPS):
     """uint8 (T, H, W, 3) -> GIF bytes."""
     with io.BytesIO() as buffer:
         imageio.mimwrite(buffer, list(frames), format='GIF',
@@ -62,7 +64,7 @@ class Logger:
             raise WriteFailed(f'cannot write the TensorBoard events in {self.logdir}: '
                               f'{e.message}') from e
 
-    def gif(self, step, name, frames, fps=20):
+    def gif(self, step, name, frames, fps=GIF_FPS):
         """An animated image summary from uint8 (T, H, W, 3) frames."""
         frames = np.asarray(frames)
         _, height, width, channels = frames.shape

@@ -93,3 +93,20 @@ def discriminator_penalty(kind, discriminator, expert_inputs, policy_inputs, rng
         return tf.constant(0.0)
     picks = rng.uniform([tf.shape(expert_inputs)[0]], 0, tf.shape(policy_inputs)[0], tf.int32)
     return PENALTIES[kind](discriminator, expert_inputs, tf.gather(policy_inputs, picks), rng)
+
+
+def discriminator_objective(discriminator, expert_inputs, policy_inputs, penalty, penalty_scale,
+                            rng):
+    """What D minimises: its loss (Eq. 6) plus `penalty_scale` times the
+    gradient penalty `penalty`, which regularises D alone (no gradient
+    reaches the inputs through it). Returns (objective, metrics)."""
+    expert_logits = discriminator(expert_inputs)[..., 0]
+    policy_logits = discriminator(policy_inputs)[..., 0]
+    loss = discriminator_loss(expert_logits, policy_logits)
+    penalty_value = discriminator_penalty(
+        penalty, discriminator, tf.stop_gradient(expert_inputs),
+        tf.stop_gradient(policy_inputs), rng)
+    metrics = {'disc_loss': loss, 'disc_penalty': penalty_value,
+               'd_expert': tf.reduce_mean(tf.sigmoid(expert_logits)),
+               'd_policy': tf.reduce_mean(tf.sigmoid(policy_logits))}
+    return loss + penalty_scale * penalty_value, metrics

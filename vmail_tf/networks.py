@@ -167,7 +167,7 @@ class RSSM(tf.Module):
         with shapes (B, T, ...)."""
         if state is None:
             state = self.initial(tf.shape(embed)[0])
-        swap = lambda x: tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+        swap = _swap_batch_and_time
 
         def step(carry, inputs):
             return self.obs_step(carry[0], *inputs)
@@ -179,9 +179,14 @@ class RSSM(tf.Module):
 
     def imagine_with_actions(self, actions, state):
         """Rolls the prior forward with given actions (B, T, A)."""
-        swap = lambda x: tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
+        swap = _swap_batch_and_time
         prior = tf.scan(self.img_step, swap(actions), state)
         return {k: swap(v) for k, v in prior.items()}
+
+
+def _swap_batch_and_time(x):
+    """(B, T, ...) <-> (T, B, ...): tf.scan runs over the first axis."""
+    return tf.transpose(x, [1, 0] + list(range(2, x.shape.rank)))
 
 
 class Actor(tf.Module):

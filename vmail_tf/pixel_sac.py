@@ -128,9 +128,8 @@ class PixelSAC(tf.Module):
         return tf.zeros([batch_size, size, size, 3 * stack], tf.uint8)
 
     def _dist(self, features):
-        mean, raw = tf.split(self.actor(features), 2, -1)
-        return mean, sac_losses.bounded_std(raw, self.config.sac_log_std_min,
-                                            self.config.sac_log_std_max)
+        return sac_losses.actor_mean_std(self.actor, features, self.config.sac_log_std_min,
+                                         self.config.sac_log_std_max)
 
     def _policy(self, image, state, is_first, explore):
         """A sampled (explore) or mode action on the last `frame_stack`
@@ -155,10 +154,6 @@ class PixelSAC(tf.Module):
         return dict(batch, obs=random_shift(batch['obs'], pad, self.rng),
                     next_obs=random_shift(batch['next_obs'], pad, self.rng))
 
-    def _q(self, nets, features, action):
-        pair = tf.concat([features, action], -1)
-        return [net(pair)[..., 0] for net in nets]
-
     def sac_update(self, batch, reward):
         """One SAC update on augmented transitions with `reward` (B,): the
         critics and encoder every call, the actor and temperature every
@@ -169,12 +164,12 @@ class PixelSAC(tf.Module):
         next_action, next_log_prob = dists.tanh_normal_sample_and_log_prob(
             next_mean, next_std, self.rng)
         target = sac_losses.soft_q_target(
-            reward, 1.0, c.discount, *self._q(
+            reward, 1.0, c.discount, *sac_losses.q_values(
                 self.targets, self.target_encoder(batch['next_obs']), next_action),
             alpha, next_log_prob)
         with tf.GradientTape() as tape:
             features = self.encoder(batch['obs'])
-            q1, q2 = self._q(self.critics, features, batch['action'])
+            q1, q2 = sac_losses.q_values(self.critics, features, batch['action'])
             critic_loss = sac_losses.critic_loss(q1, q2, target)
         metrics = {'critic_grad_norm': self.critic_opt.minimize(tape, critic_loss),
                    'critic_loss': critic_loss, 'q_mean': tf.reduce_mean(q1),
@@ -193,7 +188,7 @@ class PixelSAC(tf.Module):
             mean, std = self._dist(features)
             action, log_prob = dists.tanh_normal_sample_and_log_prob(mean, std, self.rng)
             actor_loss = sac_losses.actor_loss(
-                alpha, log_prob, *self._q(self.critics, features, action))
+                alpha, log_prob, *sac_losses.q_values(self.critics, features, action))
         grad_norm = self.actor_opt.minimize(tape, actor_loss)
         with tf.GradientTape() as tape:
             alpha_loss = sac_losses.temperature_loss(self.log_alpha, log_prob,

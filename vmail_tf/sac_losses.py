@@ -1,5 +1,6 @@
-"""Soft actor-critic's formulas (Haarnoja et al. 2018), shared by the
-state-based expert trainer and the pixel baselines (DA-DAC, DA-SQIL)."""
+"""Soft actor-critic's formulas and network read-outs (Haarnoja et al.
+2018), shared by the state-based expert trainer and the pixel baselines
+(DA-DAC, DA-SQIL)."""
 import tensorflow as tf
 
 
@@ -7,6 +8,18 @@ def bounded_std(raw, log_std_min, log_std_max):
     """A std whose log lies in [log_std_min, log_std_max], smoothly (tanh)."""
     log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (tf.tanh(raw) + 1)
     return tf.exp(log_std)
+
+
+def actor_mean_std(actor, inputs, log_std_min, log_std_max):
+    """The pre-tanh mean and the bounded std that `actor` outputs for `inputs`."""
+    mean, raw = tf.split(actor(inputs), 2, -1)
+    return mean, bounded_std(raw, log_std_min, log_std_max)
+
+
+def q_values(critics, inputs, action):
+    """Each critic's Q(inputs, action), as a list of (B,) tensors."""
+    pair = tf.concat([inputs, action], -1)
+    return [net(pair)[..., 0] for net in critics]
 
 
 def soft_q_target(reward, discount, gamma, next_q1, next_q2, alpha, next_log_prob):

@@ -132,7 +132,7 @@ class Trainer(TrainerBase):
             self.replay.add_agent(path.name, episode)
             self.episode_stats[f'train/return{suffix}'].append(episodes.episode_return(episode))
             self.episode_stats[f'train/length{suffix}'].append(
-                (episodes.episode_length(episode) - 1) * self.config.action_repeat)
+                episodes.env_steps(episode, self.config.action_repeat))
 
     # ----------------------------------------------------------- training
 

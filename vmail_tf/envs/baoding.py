@@ -53,6 +53,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from vmail_tf.envs.actions import to_range
+
 SUBSTEPS = 50              # physics steps of 2 ms per env step: 0.1 s, PDDM's control step
 BALL_RADIUS = 0.02
 # The bowl of the cupped hand, over the knuckles (x, y; the fingers point to -y):
@@ -242,11 +244,7 @@ class BaodingEnv:
         return self._obs()
 
     def step(self, action):
-        action = np.asarray(action, np.float64)
-        if action.shape != (self.action_size,):
-            raise ValueError(f'action has shape {action.shape}, expected ({self.action_size},)')
-        action = np.clip(action, -1, 1)
-        self._physics.data.ctrl[:] = self._low + (action + 1) / 2 * (self._high - self._low)
+        self._physics.data.ctrl[:] = to_range(action, self._low, self._high)
         reward = 0.0
         for _ in range(self._repeat):
             self._physics.step(SUBSTEPS)

@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from vmail_tf.envs.actions import to_range
+
 QUADRUPED_CAMERA = 2
 
 
@@ -108,12 +110,7 @@ class DMCEnv:
         return self._obs(self._env.reset())
 
     def step(self, action):
-        action = np.asarray(action, np.float64)
-        if action.shape != (self.action_size,):
-            raise ValueError(
-                f'action has shape {action.shape}, expected ({self.action_size},)')
-        action = np.clip(action, -1, 1)
-        scaled = self._low + (action + 1) / 2 * (self._high - self._low)
+        scaled = to_range(action, self._low, self._high)
         reward = 0.0
         terminated = False
         for _ in range(self._repeat):

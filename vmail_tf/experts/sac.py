@@ -78,17 +78,12 @@ class SAC(tf.Module):
         sac_losses.soft_update(self.critics, self.targets, tau)
 
     def _dist(self, obs):
-        mean, raw = tf.split(self.actor(obs), 2, -1)
-        return mean, sac_losses.bounded_std(raw, self.config.log_std_min,
-                                            self.config.log_std_max)
+        return sac_losses.actor_mean_std(self.actor, obs, self.config.log_std_min,
+                                         self.config.log_std_max)
 
     def _sample(self, obs):
         """A reparameterised action and its log-probability under the policy."""
         return dists.tanh_normal_sample_and_log_prob(*self._dist(obs), self.rng)
-
-    def _q(self, nets, obs, action):
-        pair = tf.concat([obs, action], -1)
-        return [net(pair)[..., 0] for net in nets]
 
     def _act(self, obs, explore):
         if explore:
@@ -101,15 +96,16 @@ class SAC(tf.Module):
         next_action, next_log_prob = self._sample(batch['next_obs'])
         target = sac_losses.soft_q_target(
             batch['reward'], batch['discount'], c.discount,
-            *self._q(self.targets, batch['next_obs'], next_action), alpha, next_log_prob)
+            *sac_losses.q_values(self.targets, batch['next_obs'], next_action), alpha,
+            next_log_prob)
         with tf.GradientTape() as tape:
-            q1, q2 = self._q(self.critics, batch['obs'], batch['action'])
+            q1, q2 = sac_losses.q_values(self.critics, batch['obs'], batch['action'])
             critic_loss = sac_losses.critic_loss(q1, q2, target)
         self.critic_opt.minimize(tape, critic_loss)
         with tf.GradientTape() as tape:
             action, log_prob = self._sample(batch['obs'])
             actor_loss = sac_losses.actor_loss(
-                alpha, log_prob, *self._q(self.critics, batch['obs'], action))
+                alpha, log_prob, *sac_losses.q_values(self.critics, batch['obs'], action))
         self.actor_opt.minimize(tape, actor_loss)
         with tf.GradientTape() as tape:
             alpha_loss = sac_losses.temperature_loss(self.log_alpha, log_prob,
