@@ -71,7 +71,7 @@ class TrainerBase:
 
         self.checkpoint = tf.train.Checkpoint(agent=self.agent, **self.counters())
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=3)
+            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=c.keep_checkpoints)
         self._restore()
         self.saved_state = self._state()
 

@@ -64,8 +64,8 @@ class SAC(tf.Module):
         for net in self.critics + self.targets:
             net(dummy_pair)
         self._copy_targets(1.0)
-        make = lambda name, modules, lr: Optimizer(name, modules, lr, clip=None, eps=1e-7,
-                                                   loss_scaling=False)
+        make = lambda name, modules, lr: Optimizer(name, modules, lr, clip=None,
+                                                   eps=c.adam_eps, loss_scaling=False)
         self.actor_opt = make('actor_opt', [self.actor], c.actor_lr)
         self.critic_opt = make('critic_opt', self.critics, c.critic_lr)
         self.alpha_opt = make('alpha_opt', [VariableModule(self.log_alpha)], c.alpha_lr)

@@ -28,7 +28,7 @@ class ExpertTrainer:
         self.env_step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(sac=self.sac, env_step=self.env_step)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=2)
+            self.checkpoint, self.logdir / 'checkpoint', max_to_keep=c.keep_checkpoints)
         self.replay_path = self.logdir / 'checkpoint' / 'replay.npz'
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
