@@ -11,7 +11,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import demos, dists
 from vmail_tf.bc import BCAgent, expert_image_action_pairs
-from vmail_tf.run_metrics import is_offline, read_returns
+from vmail_tf.run_metrics import is_offline, read_returns, read_wall_seconds
 
 from helpers import latest_checkpoint_value, make_episode
 
@@ -114,6 +114,20 @@ def test_plot_averages_seeds_on_shared_steps_and_writes_a_png(tmp_path):
     # V-MAIL at step 100, the last both seeds share: (10 + 20) / 2 = 15, sd 5.
     assert '| V-MAIL | 2 | 15.0 ± 5.0 | 30 % | 100 env steps |' in table
     assert '| BC | 1 | 7.0 | 14 % | 5 updates |' in table  # no sd over one run
+
+
+def test_wall_time_sums_log_periods_and_counts_a_resumed_pass_once(tmp_path):
+    run = tmp_path / 'run'
+    run.mkdir()
+    logs = [(1000, 100.0), (2000, 20.0), (3000, 10.0),  # 10 s, 50 s, 100 s
+            (2000, 25.0), (3000, 25.0), (4000, 50.0)]   # resumed from 1000: 40 s, 40 s, 20 s
+    lines = [{'step': step, 'fps': fps} for step, fps in logs]
+    lines.insert(2, {'step': 2000, 'eval/return': 5.0})  # eval lines carry no fps
+    (run / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in lines))
+    assert read_wall_seconds(run) == pytest.approx({1000: 10.0, 2000: 50.0, 3000: 90.0,
+                                                    4000: 110.0})
+    table = plot.summary_table({'A': [read_returns(run)]}, walls={'A': [read_wall_seconds(run)]})
+    assert '| A | 1 | 5.0 | – | 2000 env steps | 0:01 h |' in table  # 50 s
 
 
 def test_plot_names_the_file_without_eval_lines(tmp_path):

@@ -9,7 +9,8 @@ and a ±1 sd band of `eval/return` from each run's metrics.jsonl, on the env
 steps all its runs share. Runs that take no env steps (config.yaml says
 method: bc or transfer) are drawn as a horizontal line at their mean final return.
 --expert draws a dashed line. A markdown table of each method's final
-return (mean ± sd over its runs, at the last step they share) is printed.
+return (mean ± sd over its runs, at the last step they share) and mean wall
+time to that step (from each log period's `fps`) is printed.
 """
 import argparse
 import pathlib
@@ -17,7 +18,7 @@ import sys
 
 import numpy as np
 
-from vmail_tf.run_metrics import is_offline, percent_of_expert, read_returns
+from vmail_tf.run_metrics import is_offline, percent_of_expert, read_returns, read_wall_seconds
 
 
 def curve(runs):
@@ -38,10 +39,20 @@ def final_returns(runs, offline):
     return np.array([r[steps[-1]] for r in runs]), int(steps[-1])
 
 
-def summary_table(methods, expert=None, offline=()):
-    """Markdown rows: method, runs, final return mean ± sd, % of expert, steps."""
-    lines = ['| method | runs | final return | % of expert | at |',
-             '|---|---|---|---|---|']
+def wall_time(walls, step):
+    """The runs' mean wall time to `step` as h:mm, '–' if one did not log it."""
+    if not walls or any(step not in w for w in walls):
+        return '–'
+    minutes = round(np.mean([w[step] for w in walls]) / 60)
+    return f'{minutes // 60}:{minutes % 60:02d} h'
+
+
+def summary_table(methods, expert=None, offline=(), walls=None):
+    """Markdown rows: method, runs, final return mean ± sd, % of expert,
+    steps, and the mean wall time to that step (`walls`: {name: [the
+    read_wall_seconds of each run]})."""
+    lines = ['| method | runs | final return | % of expert | at | wall time |',
+             '|---|---|---|---|---|---|']
     for name, runs in methods.items():
         final, step = final_returns(runs, name in offline)
         share = percent_of_expert(final.mean(), expert) or '–'
@@ -49,7 +60,7 @@ def summary_table(methods, expert=None, offline=()):
         # an sd over one run would read as "no spread"; there is no estimate
         spread = f' ± {final.std():.1f}' if len(runs) > 1 else ''
         lines.append(f'| {name} | {len(runs)} | {final.mean():.1f}{spread} '
-                     f'| {share} | {step} {unit} |')
+                     f'| {share} | {step} {unit} | {wall_time((walls or {}).get(name), step)} |')
     return '\n'.join(lines)
 
 
@@ -96,19 +107,20 @@ def main(argv=None):
     parser.add_argument('--expert', type=float, help='expert return (dashed line)')
     parser.add_argument('--title', default='')
     args = parser.parse_args(argv)
-    methods, offline = {}, set()
+    methods, walls, offline = {}, {}, set()
     for name, *logdirs in args.method:
         if not logdirs:
             parser.error(f'--method {name} names no runs')
         try:
             methods[name] = [read_returns(d) for d in logdirs]
+            walls[name] = [read_wall_seconds(d) for d in logdirs]
         except (FileNotFoundError, ValueError) as e:
             sys.exit(f'error: {e}')
         if all(is_offline(d) for d in logdirs):
             offline.add(name)
     plot(methods, args.out, args.expert, args.title, offline)
     print(f'wrote {args.out}')
-    print(summary_table(methods, args.expert, offline))
+    print(summary_table(methods, args.expert, offline, walls))
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
-"""Reading a finished or running run's results: its eval returns from
-metrics.jsonl and what its steps count (env steps or updates)."""
+"""Reading a finished or running run's results: its eval returns and wall
+time from metrics.jsonl, and what its steps count (env steps or updates)."""
 import json
 import pathlib
 
@@ -9,23 +9,45 @@ from vmail_tf import config as config_lib
 OFFLINE_METHODS = ('bc', 'transfer')
 
 
-def read_returns(logdir):
-    """{step: eval return} from a run's metrics.jsonl."""
+def _records(logdir):
+    """The JSON records of a run's metrics.jsonl, in order."""
     path = pathlib.Path(logdir) / 'metrics.jsonl'
     if not path.exists():
         raise FileNotFoundError(f'{path} does not exist')
-    returns = {}
     with open(path) as f:
         for number, line in enumerate(f, 1):
             try:
-                record = json.loads(line)
+                yield json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f'{path}:{number}: not JSON: {e}') from None
-            if 'eval/return' in record:
-                returns[int(record['step'])] = float(record['eval/return'])
+
+
+def read_returns(logdir):
+    """{step: eval return} from a run's metrics.jsonl."""
+    returns = {int(r['step']): float(r['eval/return'])
+               for r in _records(logdir) if 'eval/return' in r}
     if not returns:
-        raise ValueError(f'{path} holds no eval/return lines')
+        raise ValueError(f'{pathlib.Path(logdir) / "metrics.jsonl"} holds no eval/return lines')
     return returns
+
+
+def read_wall_seconds(logdir):
+    """{step: wall seconds from the start of the run to that log}, from the
+    `fps` of each log period (its steps over its seconds: collection,
+    updates, logging, and the previous period's video and evaluation). A
+    resumed run's repeated steps count once, as the resumed pass logged
+    them, so this is the time of a run that was never stopped."""
+    period = {}
+    for record in _records(logdir):
+        if record.get('fps', 0) > 0:
+            step = int(record['step'])
+            earlier = [s for s in period if s < step]
+            period[step] = (step - max(earlier, default=0)) / record['fps']
+    total, elapsed = 0.0, {}
+    for step in sorted(period):
+        total += period[step]
+        elapsed[step] = total
+    return elapsed
 
 
 def is_offline(logdir):
