@@ -15,6 +15,8 @@ from vmail_tf.seeds import env_seed
 
 
 class ExpertTrainer:
+    """SAC on a task's true states: bursts of `update_every` agent steps,
+    then as many updates; policy.npz and a checkpoint at each evaluation."""
 
     def __init__(self, config):
         c = self.config = config
