@@ -34,6 +34,18 @@ def test_scene_copy_loads_without_declarations_and_has_a_four_prong_scene(tmp_pa
     assert prepare_scenes(tmp_path) == root  # made once
 
 
+def test_scene_copy_is_made_again_when_its_links_no_longer_resolve(tmp_path):
+    # As when the Python environment that made the copy has been removed.
+    root = prepare_scenes(tmp_path)
+    mesh = next(path for path in root.rglob('*.stl') if path.is_symlink())
+    mesh.unlink()
+    mesh.symlink_to(tmp_path / 'removed-environment' / mesh.name)
+    assert not mesh.exists()
+    assert prepare_scenes(tmp_path) == root
+    assert mesh.exists() and all(path.exists() for path in root.rglob('*'))
+    assert [p.name for p in tmp_path.iterdir()] == [root.name]  # nothing left aside
+
+
 @pytest.mark.parametrize('task', ['claw_valve3_cw', 'claw_valve4_ccw'])
 def test_claw_env_renders_steps_and_rewards_the_valve_turn(task):
     # in a worker process, as in training: the renderer and TensorFlow

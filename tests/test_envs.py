@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from vmail_tf.driver import Driver
+from vmail_tf.envs.render_quality import drop_costly_effects
 from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,3 +109,17 @@ def test_entry_modules_do_not_import_tensorflow():
     code = ('import sys, vmail_tf.train, vmail_tf.envs.worker, vmail_tf.driver; '
             'assert "tensorflow" not in sys.modules, "tensorflow imported"')
     subprocess.run([sys.executable, '-c', code], check=True, cwd=ROOT)
+
+
+def test_drop_costly_effects_keeps_reflections_only_when_asked():
+    import mujoco
+    xml = """<mujoco><asset><material name="floor" reflectance="0.3"/></asset>
+      <visual><quality shadowsize="4096" offsamples="4"/></visual>
+      <worldbody><geom type="plane" size="1 1 0.1" material="floor"/></worldbody></mujoco>"""
+    kept, dropped = (mujoco.MjModel.from_xml_string(xml) for _ in range(2))
+    drop_costly_effects(kept, reflections=True)
+    drop_costly_effects(dropped)
+    for model in (kept, dropped):
+        assert model.vis.quality.shadowsize == 0 and model.vis.quality.offsamples == 0
+    assert kept.mat_reflectance[0] == pytest.approx(0.3)
+    assert dropped.mat_reflectance[0] == 0

@@ -54,6 +54,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from vmail_tf.envs.actions import to_range
+from vmail_tf.envs.render_quality import drop_costly_effects
 
 SUBSTEPS = 50              # physics steps of 2 ms per env step: 0.1 s, PDDM's control step
 BALL_RADIUS = 0.02
@@ -195,9 +196,7 @@ class BaodingEnv:
         self._camera = None
         if render:
             from dm_control.mujoco import Camera
-            # Must precede the first render: the offscreen context reads them.
-            model.vis.quality.shadowsize = 0
-            model.vis.quality.offsamples = 0
+            drop_costly_effects(model, reflections=True)
             self._camera = Camera(self._physics, image_size, image_size, 'palm')
 
     @property

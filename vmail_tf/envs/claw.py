@@ -33,6 +33,8 @@ import warnings
 
 import numpy as np
 
+from vmail_tf.envs.render_quality import drop_costly_effects
+
 VARIANTS = {  # task name -> (scene file, direction: +1 counter-clockwise seen from above)
     'claw_valve3_ccw': ('dclaw3xh_valve3_v0.xml', 1.0),
     'claw_valve3_cw': ('dclaw3xh_valve3_v0.xml', -1.0),
@@ -49,13 +51,15 @@ def prepare_scenes(cache):
     """A copy of ROBEL's D'Claw scenes under `cache` that MuJoCo can load:
     the XML files without their declaration (meshes and textures linked),
     plus a 4-prong-valve scene using the `valve4.xml` ROBEL's scene set ships.
-    Made once, atomically (several env workers may start together)."""
+    Made atomically (several env workers may start together), and made again
+    when a link no longer resolves: the links point into the Python
+    environment that made the copy, which may since have been removed."""
     import importlib.metadata
 
     import robel
     version = importlib.metadata.version('robel')
     target = pathlib.Path(cache).expanduser() / f'robel-{version}'
-    if (target / 'dclaw' / 'assets' / VARIANTS['claw_valve4_cw'][0]).exists():
+    if _scenes_complete(target):
         return target
     source = pathlib.Path(robel.__file__).parent
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,11 +79,24 @@ def prepare_scenes(cache):
     three = (assets / VARIANTS['claw_valve3_cw'][0]).read_text()
     (assets / VARIANTS['claw_valve4_cw'][0]).write_text(
         three.replace('assets/valve3.xml', 'assets/valve4.xml'))
+    if target.exists():  # a stale copy: move it aside, then remove it
+        stale = pathlib.Path(tempfile.mkdtemp(dir=target.parent, prefix='.stale-'))
+        try:
+            target.rename(stale / target.name)
+        except OSError:  # another worker moved it first
+            pass
+        shutil.rmtree(stale, ignore_errors=True)
     try:
         staging.rename(target)
     except OSError:  # another worker finished first
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _scenes_complete(target):
+    """Whether `target` holds the 4-prong scene and every link resolves."""
+    return ((target / 'dclaw' / 'assets' / VARIANTS['claw_valve4_cw'][0]).exists()
+            and all(path.exists() for path in target.rglob('*')))
 
 
 def valve_reward(claw_qpos, claw_qvel, valve_velocity, direction):
@@ -124,11 +141,7 @@ class ClawEnv:
         self._camera = None
         if render:
             from dm_control.mujoco import MovableCamera
-            # Must precede the first render: the offscreen context reads them.
-            model.vis.quality.shadowsize = 0
-            model.vis.quality.offsamples = 0
-            if fast_render:
-                model.mat_reflectance[:] = 0
+            drop_costly_effects(model, reflections=not fast_render)
             self._camera = MovableCamera(self._physics, image_size, image_size)
             self._camera.set_pose(lookat=np.array([0.0, 0.0, 0.08]), distance=0.3,
                                   azimuth=90, elevation=-90)

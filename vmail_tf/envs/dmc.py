@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from vmail_tf.envs.actions import to_range
+from vmail_tf.envs.render_quality import drop_costly_effects
 
 QUADRUPED_CAMERA = 2
 
@@ -83,10 +84,7 @@ class DMCEnv:
         if camera < 0:
             camera = QUADRUPED_CAMERA if domain == 'quadruped' else 0
         if fast_render:
-            # Must precede the first render: the offscreen context reads them.
-            self._physics.model.vis.quality.offsamples = 0
-            self._physics.model.vis.quality.shadowsize = 0
-            self._physics.model.mat_reflectance[:] = 0
+            drop_costly_effects(self._physics.model)
         self._camera = Camera(self._physics, image_size, image_size, camera)
 
     @property
