@@ -27,7 +27,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf import episodes, precision
 from vmail_tf.logger import drop_partial_last_line
-from vmail_tf.trainer_base import checkpoint_counter, unreadable
+from vmail_tf.trainer_base import checkpoint_counter, newest_readable
 
 CONFIGS = ('dmc', 'cartpole', 'debug')
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than
@@ -46,14 +46,11 @@ def checkpoint_counters(logdir):
     damaged checkpoints, or (None, None, damaged) when none is readable."""
     state = tf.train.get_checkpoint_state(str(logdir / 'checkpoint'))
     paths = list(state.all_model_checkpoint_paths) if state else []
-    damaged = 0
-    for path in reversed(paths):
-        if unreadable(path):
-            damaged += 1
-            continue
-        return (checkpoint_counter(path, 'env_step'), checkpoint_counter(path, 'agent/step'),
-                damaged)
-    return None, None, damaged
+    path, skipped = newest_readable(paths)
+    if path is None:
+        return None, None, len(skipped)
+    return (checkpoint_counter(path, 'env_step'), checkpoint_counter(path, 'agent/step'),
+            len(skipped))
 
 
 def check_logdir(logdir):

@@ -43,6 +43,18 @@ def unreadable(path):
     return None
 
 
+def newest_readable(paths):
+    """The newest of the checkpoint `paths` (oldest first) that reads back
+    whole, or None; and (path, problem) for each newer one skipped."""
+    skipped = []
+    for path in reversed(paths):
+        problem = unreadable(path)
+        if not problem:
+            return path, skipped
+        skipped.append((path, problem))
+    return None, skipped
+
+
 def checkpoint_counter(path, name):
     """A counter in the checkpoint at `path` ('env_step', 'agent/step'),
     read without building the agent."""
@@ -128,22 +140,21 @@ class TrainerBase:
         """Restores the newest checkpoint that reads back whole; one cut short
         by a kill is skipped with a warning. One that reads but does not match
         this config's agent is an error."""
-        for path in reversed(self.manager.checkpoints):
-            problem = unreadable(path)
-            if problem:
-                log.warning('skipping unreadable checkpoint %s: %s', path, problem)
-                continue
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                raise ResumeError(
-                    f'cannot resume from {path}: it does not match this config '
-                    f'(were network sizes or the task changed? see the earlier '
-                    f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
-                    f'different config. Detail: {str(e).splitlines()[0]}') from None
-            print(f'Resumed from {path} at {self.unit[:-1]} {self.step()}, '
-                  f'update {int(self.agent.step.numpy())}', flush=True)
+        path, skipped = newest_readable(self.manager.checkpoints)
+        for bad, problem in skipped:
+            log.warning('skipping unreadable checkpoint %s: %s', bad, problem)
+        if path is None:
             return
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            raise ResumeError(
+                f'cannot resume from {path}: it does not match this config '
+                f'(were network sizes or the task changed? see the earlier '
+                f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
+                f'different config. Detail: {str(e).splitlines()[0]}') from None
+        print(f'Resumed from {path} at {self.unit[:-1]} {self.step()}, '
+              f'update {int(self.agent.step.numpy())}', flush=True)
 
     def _state(self):
         """The counters that tell whether anything changed since a save."""
