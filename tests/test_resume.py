@@ -13,6 +13,7 @@ import tensorflow as tf
 from vmail_tf import config as config_lib
 from vmail_tf.stopping import StopRequested
 from vmail_tf.trainer import Trainer
+from vmail_tf.trainer_base import ResumeError
 
 from helpers import latest_checkpoint_value
 
@@ -136,6 +137,17 @@ def test_a_checkpoint_cut_short_is_skipped_for_the_one_before(config, caplog):
         assert f'skipping unreadable checkpoint {newest}' in caplog.text
     finally:
         resumed.close()
+
+
+def test_a_logdir_of_other_network_sizes_is_refused_and_left_as_it_was(config):
+    run(config_lib.Config(dict(config, model_pretrain=0)))
+    checkpoints = pathlib.Path(config.logdir, 'checkpoint')
+    before = {path.name: path.read_bytes() for path in checkpoints.iterdir()}
+    with pytest.raises(ResumeError, match=r'cannot resume from .*ckpt-\d+: it does not match '
+                                          r'this config .*Use a new --logdir'):
+        Trainer(config_lib.Config(dict(config, model_pretrain=0, num_units=24)))
+    assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == before
+    assert list(pathlib.Path(config.logdir).glob('config-*.yaml'))  # the run's own config kept
 
 
 def test_a_failed_write_stops_the_run_naming_the_file_and_keeps_the_checkpoint(
