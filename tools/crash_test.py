@@ -2,7 +2,7 @@
 resumes it after each kill, and checks that the logdir always resumes.
 
     python tools/crash_test.py [--kills 20] [--steps 1600] [--seed 0]
-        [--logdir /tmp/vmail_crash] [--json results/crash_test.json]
+        [--logdir /tmp/vmail_crash] [--json results/reliability/crash_test.json]
 
 After every kill (the whole process group: trainer and env workers, as a
 power cut would) it checks: every episode file loads; the newest readable

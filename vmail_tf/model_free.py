@@ -16,12 +16,13 @@ class ModelFreeTrainer(Trainer):
     parts = ('agent', 'expert')
 
     def __init__(self, config):
-        for key, value, expected in (('model_pretrain', config.model_pretrain, 0),
-                                     ('precision', config.precision, '32')):
-            if value != expected:
+        for key, expected, why in (
+                ('model_pretrain', 0, 'they have no world model'),
+                ('precision', '32', 'they run in float32'),
+                ('jit', False, 'their step is not compiled with XLA')):
+            if config[key] != expected:
                 raise ConfigError(f'config key `{key}` must be {expected!r} for method '
-                                  f'{config.method} (got {value!r}): the pixel SAC '
-                                  f'baselines have no world model and run in float32')
+                                  f'{config.method} (got {config[key]!r}): {why}')
         if config.prefill < config.time_limit:
             raise ConfigError(
                 f'config key `prefill` ({config.prefill}) must be at least `time_limit` '
