@@ -57,6 +57,9 @@ def test_smoke_run_logs_checkpoints_and_resumes(tmp_path):
     lines = [json.loads(line) for line in open(logdir / 'metrics.jsonl')]
     assert any('train/model_loss' in line for line in lines)
     assert any('eval/return' in line for line in lines)
+    megabytes = [line['replay/megabytes'] for line in lines if 'replay/megabytes' in line]
+    # the replay only grows here; at least one 64-px episode of images is held
+    assert megabytes == sorted(megabytes) and megabytes[-1] > 64 * 64 * 3 * 10 / 1e6
     tags = summaries(logdir)
     for tag in ('train/model_loss', 'train/d_expert', 'train/disc_penalty', 'fps',
                 'eval/return'):

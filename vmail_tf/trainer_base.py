@@ -243,6 +243,7 @@ class TrainerBase:
         scalars.update(self.watch.pop_counts())
         scalars['train/updates'] = int(self.agent.step.numpy())
         scalars['replay/agent_episodes'] = self.replay.num_agent_episodes
+        scalars['replay/megabytes'] = self.replay.nbytes() / 1e6
         self.logger.scalars(step, scalars)
         self.train_metrics.clear()
         self.episode_stats.clear()
