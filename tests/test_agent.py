@@ -50,13 +50,17 @@ def test_actor_step_leaves_the_world_model_and_discriminator_alone(debug_config)
     # value move: the actor's loss must not update what it backprops through.
     config = tiny(debug_config, model_lr=0.0, disc_lr=0.0)
     agent = Agent(config, action_size=1)
-    frozen = [v.numpy().copy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
-              for v in getattr(agent, m).trainable_variables]
+
+    def values(*modules):
+        return [v.numpy().copy() for m in modules for v in getattr(agent, m).trainable_variables]
+
+    frozen = values('encoder', 'rssm', 'decoder', 'discriminator')
+    learning = {m: values(m) for m in ('actor', 'value')}
     agent.train(random_batch(config, 1))
-    now = [v.numpy() for m in ('encoder', 'rssm', 'decoder', 'discriminator')
-           for v in getattr(agent, m).trainable_variables]
-    for old, new in zip(frozen, now):
+    for old, new in zip(frozen, values('encoder', 'rssm', 'decoder', 'discriminator')):
         np.testing.assert_array_equal(old, new)
+    for module, before in learning.items():
+        assert not all(np.array_equal(old, new) for old, new in zip(before, values(module))), module
 
 
 def test_policy_resets_the_state_of_envs_that_just_started(debug_config):
@@ -117,9 +121,18 @@ def test_mixed_precision_computes_in_float16_and_scales_the_loss(debug_config):
 
 def test_video_stacks_truth_model_and_error(debug_config):
     agent = Agent(debug_config, action_size=1)
-    video = agent.video(random_batch(debug_config, 1)['model']).numpy()
+    data = random_batch(debug_config, 1)['model']
+    video = agent.video(data).numpy()
     b, t = debug_config.batch_size, debug_config.batch_length  # one row per sequence given
     assert video.shape == (b, t, 3 * 64, 64, 3) and video.dtype == np.uint8
+    truth, model, error = (video[:, :, band * 64:(band + 1) * 64].astype(int) for band in range(3))
+    # uint8 -> [0, 1] -> uint8 may floor one level down.
+    assert np.abs(truth - data['image']).max() <= 1
+    # error = (model - truth + 1) / 2 where the model's band is not clipped.
+    inside = (model > 0) & (model < 255)
+    assert inside.mean() > 0.5
+    expected = (model - data['image'] + 255) / 2
+    assert np.abs(error - expected)[inside].max() <= 2
 
 
 def test_expert_pairs_match_what_the_policy_did_end_to_end_through_the_driver():

@@ -130,12 +130,14 @@ def test_dac_with_its_own_encoder_separates_and_rewards_with_d_logits(tmp_path):
 
 
 def test_baselines_refuse_settings_they_cannot_honour(tmp_path):
-    with pytest.raises(ConfigError, match='model_pretrain'):
+    with pytest.raises(ConfigError, match=r'`model_pretrain` must be 0 for method dac \(got 5\): '
+                                          r'they have no world model'):
         ModelFreeTrainer(baseline_config(tmp_path, 'dac', ('model_pretrain', 5)))
     with pytest.raises(ConfigError, match=r"`jit` must be False for method sqil \(got True\): "
                                           r"their step is not compiled with XLA"):
         ModelFreeTrainer(baseline_config(tmp_path, 'sqil', ('jit', True)))
-    with pytest.raises(ConfigError, match='prefill'):
+    with pytest.raises(ConfigError, match=r'`prefill` \(100\) must be at least `time_limit` '
+                                          r'\(\d+\) for method sqil'):
         ModelFreeTrainer(baseline_config(tmp_path, 'sqil', ('prefill', 100)))
     assert not (tmp_path / 'dac').exists() and not (tmp_path / 'sqil').exists()
 

@@ -31,7 +31,10 @@ def test_scene_copy_loads_without_declarations_and_has_a_four_prong_scene(tmp_pa
     for xml in root.rglob('*.xml'):
         assert '<?xml' not in xml.read_text(), xml
     assert 'assets/valve4.xml' in (assets / 'dclaw3xh_valve4_v0.xml').read_text()
-    assert prepare_scenes(tmp_path) == root  # made once
+    made = (root.stat().st_ino, (assets / 'dclaw3xh_valve4_v0.xml').stat().st_mtime_ns)
+    assert prepare_scenes(tmp_path) == root
+    # made once: the second call reuses the copy
+    assert (root.stat().st_ino, (assets / 'dclaw3xh_valve4_v0.xml').stat().st_mtime_ns) == made
 
 
 def test_scene_copy_is_made_again_when_its_links_no_longer_resolve(tmp_path):

@@ -23,7 +23,7 @@ def test_cartpole_expert_balances_from_upright_and_pushes_back_when_tilted():
     tilted = {'position': np.array([0.0, np.cos(0.1), np.sin(0.1)]), 'velocity': np.zeros(2)}
     # LQR: u = -K s with K[angle] = -9.799 for repeat 2
     np.testing.assert_allclose(expert(tilted), [np.clip(9.799 * 0.1, -1, 1)], rtol=1e-4)
-    with pytest.raises(ValueError, match='action_repeat'):
+    with pytest.raises(ValueError, match=r'gains for action_repeat in \[1, 2, 4, 8\], not 3'):
         CartpoleSwingup(action_repeat=3)
 
 
@@ -142,7 +142,7 @@ def test_recorder_writes_episodes_and_validator_accepts_them(tmp_path):
     assert 'demo 2/2' in result.stderr and 'Return' in result.stdout
     assert len(episodes.list_files(out)) == 2
     info = json.loads((out / 'demos.json').read_text())
-    assert info['expert'] == 'scripted:dmc_cartpole_swingup' and info['time_limit'] == 200
+    assert info['expert'].startswith('scripted:dmc_cartpole_swingup:') and info['time_limit'] == 200
 
     result = run_module('vmail_tf.check_demos', str(out), *SHORT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -245,3 +245,12 @@ def test_demo_cache_is_keyed_by_the_shipped_weights(debug_config, tmp_path, monk
     digest = hashlib.sha256(b'new weights').hexdigest()[:10]
     assert old != new and new.name.endswith(f'-sac{digest}')
     assert demos.builtin_expert_name('dmc_walker_walk') == f'sac:dmc_walker_walk:{digest}'
+
+
+def test_demo_cache_of_a_scripted_expert_is_keyed_by_its_source(debug_config):
+    # Editing a scripted expert must not reuse the demos its old code recorded.
+    from vmail_tf.experts import cartpole, reaching
+    for task, module in (('dmc_cartpole_swingup', cartpole), ('dmc_reacher_goal3', reaching)):
+        digest = hashlib.sha256(pathlib.Path(module.__file__).read_bytes()).hexdigest()[:10]
+        assert demos.cache_dir(with_(debug_config, task=task)).name.endswith(f'-scripted{digest}')
+        assert demos.builtin_expert_name(task) == f'scripted:{task}:{digest}'

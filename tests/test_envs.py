@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from vmail_tf import config as config_lib
 from vmail_tf.driver import Driver
 from vmail_tf.envs.render_quality import drop_costly_effects
 from vmail_tf.envs.worker import EnvWorker, EnvWorkerError, env_spec
@@ -98,9 +99,10 @@ def test_driver_restarts_a_dead_worker_and_keeps_collecting():
 
 
 def test_env_spec_takes_the_env_settings_of_a_config(debug_config):
-    got = env_spec(debug_config, seed=3)
-    assert got['task'] == 'dmc_cartpole_swingup' and got['seed'] == 3
-    assert got['fast_render'] is True
+    settings = {'task': 'dmc_reacher_easy', 'render_backend': 'osmesa', 'action_repeat': 4,
+                'image_size': 128, 'time_limit': 300, 'camera': 1, 'fast_render': False}
+    config = config_lib.Config(dict(debug_config, **settings))
+    assert env_spec(config, seed=3) == dict(settings, seed=3)
 
 
 def test_entry_modules_do_not_import_tensorflow():

@@ -75,7 +75,7 @@ def test_discriminator_reward_variants():
     np.testing.assert_allclose(losses.discriminator_reward(logits, 'log'),
                                [math.log(0.5), math.log(p)], rtol=1e-6)
     np.testing.assert_allclose(losses.discriminator_reward(logits, 'logit'), [0.0, 2.0])
-    with pytest.raises(ValueError, match='disc_reward'):
+    with pytest.raises(ValueError, match='unknown disc_reward `sigmoid`; expected prob, log or logit'):
         losses.discriminator_reward(logits, 'sigmoid')
 
 
@@ -140,11 +140,14 @@ def test_discriminator_objective_adds_the_scaled_penalty_and_reports_d():
 
 def test_tanh_normal_starts_at_the_init_std_and_stays_in_bounds():
     mean, std = dists.tanh_normal_params(
-        tf.zeros([1000, 2]), tf.zeros([1000, 2]), mean_scale=5.0, init_std=5.0)
+        tf.zeros([1000, 2]), tf.zeros([1000, 2]), mean_scale=5.0, init_std=5.0, min_std=1e-4)
     np.testing.assert_allclose(std.numpy(), 5.0 + 1e-4, rtol=1e-5)
+    # far below zero the softplus vanishes and the floor is what is left
+    floor = dists.tanh_normal_params(tf.zeros([1, 1]), tf.constant([[-100.0]]), 5.0, 5.0, 0.3)[1]
+    assert floor.numpy()[0, 0] == pytest.approx(0.3)
     sample = dists.tanh_normal_sample(mean, std, tf.random.Generator.from_seed(1))
     assert np.all(np.abs(sample.numpy()) <= 1.0)
-    big = dists.tanh_normal_params(tf.constant([[100.0]]), tf.zeros([1, 1]), 5.0, 5.0)[0]
+    big = dists.tanh_normal_params(tf.constant([[100.0]]), tf.zeros([1, 1]), 5.0, 5.0, 1e-4)[0]
     assert big.numpy()[0, 0] == pytest.approx(5.0 * math.tanh(20.0))
 
 

@@ -34,7 +34,8 @@ def test_one_update_trains_the_shared_model_and_every_tasks_head(debug_config):
     config = config_lib.Config(dict(debug_config, free_nats=0.0,
                                     source_tasks='dmc_walker_stand,dmc_walker_run'))
     agent = MultiTaskAgent(config, action_size=1)
-    assert len(agent.heads) == 2 and agent.heads[1] is not agent
+    assert len(agent.heads) == 2 and agent.heads[0] is agent
+    assert all(getattr(agent.heads[1], name) is not getattr(agent, name) for name in HEAD_MODULES)
     rng = np.random.default_rng(0)
     b, t = config.batch_size, config.batch_length
     part = lambda length: {

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras as keras
 
 from vmail_tf import networks
 
@@ -26,20 +25,6 @@ def test_rssm_observe_and_imagine_shapes():
     last = {k: v[:, -1] for k, v in post.items()}
     imagined = rssm.imagine_with_actions(tf.zeros([3, 7, 2]), last)
     assert imagined['deter'].shape == (3, 7, 6)
-
-
-def test_dense_first_decoder_layer_equals_a_transposed_conv_on_1x1():
-    # The decoder's first upsampling is a dense layer; check that it computes
-    # the transposed conv it replaces, with the kernel rearranged.
-    x = tf.random.normal([4, 16])
-    deconv = keras.layers.Conv2DTranspose(8, 5, 2, activation='relu')
-    expected = deconv(tf.reshape(x, [4, 1, 1, 16]))
-    kernel, bias = deconv.get_weights()  # kernel (5, 5, out, in)
-    dense = keras.layers.Dense(5 * 5 * 8, activation='relu')
-    dense.build([None, 16])
-    dense.set_weights([kernel.transpose(3, 0, 1, 2).reshape(16, -1), np.tile(bias, 25)])
-    got = tf.reshape(dense(x), [4, 5, 5, 8])
-    np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 def test_128_px_encoder_and_decoder_shapes_and_other_sizes_refused():

@@ -51,6 +51,8 @@ def test_loss_scaler_overflow_steps_are_counted_not_failures():
         watch.check(dict(FINITE, model_grad_norm=np.inf), 'update')
     assert watch.pop_counts() == {'nonfinite/skipped_updates': 0,
                                   'nonfinite/loss_scaler_skips': 5}
-    with pytest.raises(nonfinite.NonFiniteError):  # a NaN loss is a failure under scaling too
-        for _ in range(2):
-            watch.check(dict(FINITE, model_loss=np.nan), 'update')
+    # A NaN loss is a failure under scaling too: counted, then fatal at the limit.
+    watch.check(dict(FINITE, model_loss=np.nan), 'update 6')
+    with pytest.raises(nonfinite.NonFiniteError, match=r'2 updates in a row .*world model at update 7'):
+        watch.check(dict(FINITE, model_loss=np.nan), 'update 7')
+    assert watch.pop_counts()['nonfinite/skipped_updates'] == 2

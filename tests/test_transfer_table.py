@@ -41,7 +41,7 @@ def test_rows_give_the_last_return_of_each_run_as_a_share_of_the_expert(tmp_path
     assert out.read_text() == text + '\n'
 
 
-def test_bad_inputs_are_named(tmp_path):
+def test_bad_inputs_are_named(tmp_path, capsys):
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps({'return': 1.0}))
     with pytest.raises(SystemExit, match=r"bad.json lacks \['episodes', 'task'\]"):
@@ -50,8 +50,9 @@ def test_bad_inputs_are_named(tmp_path):
         transfer_table.main(['--expert', 'nowhere.json', '--evals', 'x', str(bad)])
     with pytest.raises(SystemExit, match='missing/metrics.jsonl does not exist'):
         transfer_table.main(['--expert', '5', '--runs', 'x', str(tmp_path / 'missing')])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         transfer_table.main(['--expert', '5', '--runs', 'x'])  # a row without runs
+    assert exit_info.value.code == 2 and '--runs x names no files' in capsys.readouterr().err
 
 
 def test_a_share_of_a_negative_or_missing_expert_return_is_not_given(tmp_path):

@@ -6,7 +6,7 @@ from dm_control import suite
 from vmail_tf import config as config_lib
 from vmail_tf.envs.dmc import DMCEnv, split_task
 from vmail_tf.envs.walker_band import walk_band
-from vmail_tf.experts.state_env import make_state_env, state_size
+from vmail_tf.experts.state_env import flatten_state, make_state_env, state_size
 
 
 def set_state(physics, speed, rootz=0.0):
@@ -111,7 +111,9 @@ def test_state_env_and_expert_config_for_sac():
     assert (config.task, config.units) == ('dmc_walker_walk_band', 512)
     env = make_state_env(config.task, config.action_repeat, config.time_limit, seed=0)
     assert state_size(env) == 14 + 1 + 9
-    env.reset()
-    env.step(np.zeros(env.action_size))
+    obs = env.reset()
+    assert flatten_state(obs).shape == (24,)
+    obs, *_ = env.step(np.zeros(env.action_size))
+    assert flatten_state(obs).shape == (24,)
     env.close()
     assert config_lib.merge(['dmc', 'walker_band']).task == 'dmc_walker_walk_band'

@@ -47,7 +47,8 @@ class AgentBase(tf.Module):
         c = self.config
         with self.precision_of('actor'):
             return networks.Actor(self.action_size, c.num_units, c.actor_layers,
-                                  c.actor_init_std, c.actor_mean_scale, rng=self.rng)
+                                  c.actor_init_std, c.actor_mean_scale, c.actor_min_std,
+                                  rng=self.rng)
 
     def precision_of(self, module):
         """A scope that builds `module` in float32 if `float32_modules` names it."""

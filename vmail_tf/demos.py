@@ -37,14 +37,22 @@ def _trained_expert(task):
     return make
 
 
+def _scripted(expert_class, *config_keys):
+    """A factory for a scripted expert built from these config values."""
+    def make(config):
+        return expert_class(*(config[key] for key in config_keys))
+    make.expert_class = expert_class
+    return make
+
+
 # Tasks with an expert that ships with the package: task -> factory(config).
 BUILTIN_EXPERTS = {
-    'dmc_cartpole_swingup': lambda config: CartpoleSwingup(config.action_repeat),
-    'dmc_point_mass_easy': lambda config: PointMassToTarget(),
-    'dmc_reacher_easy': lambda config: ReacherToTarget(),
-    **{f'dmc_reacher_goal{i}': lambda config: ReacherToTarget() for i in range(4)},
-    'car_racing': lambda config: TrackFollower(),
-    'baoding': lambda config: BaodingExpert(),
+    'dmc_cartpole_swingup': _scripted(CartpoleSwingup, 'action_repeat'),
+    'dmc_point_mass_easy': _scripted(PointMassToTarget),
+    'dmc_reacher_easy': _scripted(ReacherToTarget),
+    **{f'dmc_reacher_goal{i}': _scripted(ReacherToTarget) for i in range(4)},
+    'car_racing': _scripted(TrackFollower),
+    'baoding': _scripted(BaodingExpert),
     **{path.stem: _trained_expert(path.stem) for path in sorted(WEIGHTS_DIR.glob('*.npz'))},
 }
 
@@ -53,18 +61,24 @@ class DemoError(RuntimeError):
     pass
 
 
-def weights_digest(task):
-    """A short hash of the shipped SAC weights of `task`, None if it has none:
-    it tells demos of new weights from demos cached by older ones."""
+def expert_digest(task):
+    """(kind, digest) of the built-in expert of `task`: 'sac' and a short hash
+    of its shipped weights, or 'scripted' and a hash of its module's source
+    (None if the task has no scripted expert). The hash tells demos of a
+    changed expert from demos cached by the old one."""
     weights = WEIGHTS_DIR / f'{task}.npz'
-    if not weights.exists():
-        return None
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
+    if weights.exists():
+        return 'sac', hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
+    expert_class = getattr(BUILTIN_EXPERTS.get(task), 'expert_class', None)
+    if expert_class is None:
+        return 'scripted', None
+    source = pathlib.Path(sys.modules[expert_class.__module__].__file__).read_bytes()
+    return 'scripted', hashlib.sha256(source).hexdigest()[:10]
 
 
 def builtin_expert_name(task):
-    digest = weights_digest(task)
-    return f'scripted:{task}' if digest is None else f'sac:{task}:{digest}'
+    kind, digest = expert_digest(task)
+    return f'{kind}:{task}' if digest is None else f'{kind}:{task}:{digest}'
 
 
 def cache_dir(config):
@@ -72,11 +86,10 @@ def cache_dir(config):
     carries the expert and every env setting that changes the pixels or the
     dynamics."""
     render = 'fastrender' if config.fast_render else 'fullrender'
-    digest = weights_digest(config.task)
-    expert = 'scripted' if digest is None else f'sac{digest}'
+    kind, digest = expert_digest(config.task)
     name = (f'{config.task}-repeat{config.action_repeat}-{config.image_size}px-'
             f'limit{config.time_limit}-camera{config.camera}-{render}-'
-            f'{config.num_demos}eps-{expert}')
+            f'{config.num_demos}eps-{kind}{digest or ""}')
     return pathlib.Path(config.demo_cache).expanduser() / name
 
 

@@ -36,9 +36,9 @@ def tanh_normal(mean, std):
         tfd.TransformedDistribution(tfd.Normal(mean, std), tfb.Tanh()), 1)
 
 
-def tanh_normal_params(raw_mean, raw_std, mean_scale, init_std, min_std=1e-4):
+def tanh_normal_params(raw_mean, raw_std, mean_scale, init_std, min_std):
     """Dreamer's action distribution: mean s*tanh(m/s) and a softplus std
-    that starts at `init_std`, before the tanh squashing."""
+    that starts at `init_std` and stays above `min_std`, before the tanh squashing."""
     mean = mean_scale * tf.tanh(raw_mean / mean_scale)
     raw_init = math.log(math.expm1(init_std))
     std = tf.nn.softplus(raw_std + raw_init) + min_std

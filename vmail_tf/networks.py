@@ -192,17 +192,17 @@ def _swap_batch_and_time(x):
 class Actor(tf.Module):
     """pi(a | features): tanh-transformed Gaussian over actions in [-1, 1]."""
 
-    def __init__(self, action_size, units, num_layers, init_std, mean_scale, rng=None,
-                 name='actor'):
+    def __init__(self, action_size, units, num_layers, init_std, mean_scale, min_std,
+                 rng=None, name='actor'):
         super().__init__(name=name)
         self.mlp = MLP(units, num_layers, 2 * action_size)
-        self.init_std, self.mean_scale = init_std, mean_scale
+        self.init_std, self.mean_scale, self.min_std = init_std, mean_scale, min_std
         self.rng = rng
 
     def params(self, features):
         raw_mean, raw_std = tf.split(self.mlp(features), 2, -1)
         return dists.tanh_normal_params(
-            raw_mean, raw_std, self.mean_scale, self.init_std)
+            raw_mean, raw_std, self.mean_scale, self.init_std, self.min_std)
 
     def sample(self, features):
         return dists.tanh_normal_sample(*self.params(features), self.rng)

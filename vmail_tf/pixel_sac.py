@@ -111,7 +111,8 @@ class PixelSAC(tf.Module):
                               for k in ('actor_loss', 'actor_grad_norm', 'entropy')}
 
     def optimizer(self, name, modules, lr):
-        return Optimizer(name, modules, lr, self.config.grad_clip, self.config.adam_eps, False)
+        return Optimizer(name, modules, lr, self.config.sac_grad_clip, self.config.sac_adam_eps,
+                         False)
 
     def finish_init(self):
         """Builds the optimisers' slots and the graphs; subclasses call it
