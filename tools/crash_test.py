@@ -1,8 +1,9 @@
-"""Kills a real (debug-size) training run with SIGKILL at random moments,
-resumes it after each kill, and checks that the logdir always resumes.
+"""Kills a real (debug-size) training run, V-MAIL or a baseline, with SIGKILL
+at random moments, resumes it after each kill, and checks that the logdir
+always resumes.
 
-    python tools/crash_test.py [--kills 20] [--steps 1600] [--seed 0]
-        [--logdir /tmp/vmail_crash] [--json results/reliability/crash_test.json]
+    python tools/crash_test.py [--method vmail|dac|sqil] [--kills 20] [--steps 1600]
+        [--seed 0] [--logdir /tmp/vmail_crash] [--json results/reliability/crash_test.json]
 
 After every kill (the whole process group: trainer and env workers, as a
 power cut would) it checks: every episode file loads; the newest readable
@@ -29,15 +30,23 @@ from vmail_tf import episodes, precision
 from vmail_tf.logger import drop_partial_last_line
 from vmail_tf.trainer_base import checkpoint_counter, newest_readable
 
-CONFIGS = ('dmc', 'cartpole', 'debug')
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than
 # debug's 2, and an evaluation and checkpoint every round, so that kills
 # land in collection, updates, evals and checkpoint writes.
 OVERRIDES = ('--action_repeat', '2', '--train_steps', '10', '--eval_every', '100')
+# The baselines' replay holds finished episodes: their prefill covers one (200 env steps).
+METHOD_OVERRIDES = {'vmail': (), 'dac': ('--prefill', '200'), 'sqil': ('--prefill', '200')}
 
 
-def command(logdir, steps, demo_cache):
-    return [sys.executable, '-m', 'vmail_tf.train', '--configs', *CONFIGS, *OVERRIDES,
+def run_settings(method):
+    """(config blocks, overrides) of the crash-tested run of `method`."""
+    blocks = ('dmc', 'cartpole') + (() if method == 'vmail' else (method,)) + ('debug',)
+    return blocks, OVERRIDES + METHOD_OVERRIDES[method]
+
+
+def command(method, logdir, steps, demo_cache):
+    blocks, overrides = run_settings(method)
+    return [sys.executable, '-m', 'vmail_tf.train', '--configs', *blocks, *overrides,
             '--steps', str(steps), '--logdir', str(logdir), '--demo_cache', str(demo_cache)]
 
 
@@ -78,6 +87,7 @@ def check_logdir(logdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--method', choices=tuple(METHOD_OVERRIDES), default='vmail')
     parser.add_argument('--kills', type=int, default=20)
     parser.add_argument('--steps', type=int, default=1600)
     parser.add_argument('--seed', type=int, default=0)
@@ -91,11 +101,12 @@ def main():
         shutil.rmtree(args.logdir)
     logdir, demo_cache = args.logdir / 'run', args.logdir / 'demos'
     root = pathlib.Path(__file__).resolve().parent.parent
-    config = config_lib.merge(CONFIGS, [(k[2:], v) for k, v in zip(OVERRIDES[::2], OVERRIDES[1::2])])
+    blocks, overrides = run_settings(args.method)
+    config = config_lib.merge(blocks, [(k[2:], v) for k, v in zip(overrides[::2], overrides[1::2])])
 
     kills, newest_step, backwards = [], 0, 0
     for index in range(args.kills):
-        process = subprocess.Popen(command(logdir, args.steps, demo_cache), cwd=root,
+        process = subprocess.Popen(command(args.method, logdir, args.steps, demo_cache), cwd=root,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         delay = rng.uniform(args.min_seconds, args.max_seconds)
@@ -116,7 +127,7 @@ def main():
         if finished:
             break
 
-    final = subprocess.run(command(logdir, args.steps, demo_cache), cwd=root,
+    final = subprocess.run(command(args.method, logdir, args.steps, demo_cache), cwd=root,
                            capture_output=True, text=True)
     result = check_logdir(logdir)
     rounds = (args.steps - config.prefill) // config.train_every + 1
@@ -129,7 +140,7 @@ def main():
         'env_step_went_backwards': backwards,
         'final_returncode': final.returncode,
         'final_env_step': result['env_step'], 'final_updates': result['updates'],
-        'expected_updates': expected,
+        'expected_updates': expected, 'method': args.method,
         'ok': bool(final.returncode == 0 and result['updates'] == expected
                    and result['env_step'] == args.steps and not backwards
                    and not any(k['unreadable_episodes'] or k['bad_metric_lines'] for k in kills)),
