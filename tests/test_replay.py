@@ -77,7 +77,7 @@ def test_windows_have_the_batch_shape_and_are_contiguous():
     replay = Replay(capacity=1000, batch_length=6, seed=1)
     replay.add_agent('a', make_episode(20, action_size=2))
     replay.add_expert(make_episode(30, action_size=2))
-    model = replay.sample_model(4)
+    model = replay.sample_model(4, 'pooled', 0.5)
     assert model['image'].shape == (4, 6, 64, 64, 3)
     assert model['action'].shape == (4, 6, 2)
     expert = replay.sample_expert(3)
@@ -109,7 +109,7 @@ def test_fraction_mix_draws_the_configured_share_from_experts():
 
 
 def test_pooled_mix_samples_experts_with_the_agent_episodes():
-    batch = one_agent_one_expert_replay().sample_model(400, mix='pooled')
+    batch = one_agent_one_expert_replay().sample_model(400, mix='pooled', expert_fraction=0.0)
     assert 0.4 < expert_rows(batch).mean() < 0.6
 
 

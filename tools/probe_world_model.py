@@ -97,7 +97,8 @@ def main(argv=None):
     windows = Replay(10 ** 9, config.batch_length, seed=1)
     for i, episode in enumerate(agent_test):
         windows.add_agent(i, episode)
-    video_batch = {k: tf.constant(v) for k, v in windows.sample_model(config.video_sequences).items()}
+    video_batch = {k: tf.constant(v) for k, v in windows.sample_model(
+        config.video_sequences, config.model_data, config.model_expert_fraction).items()}
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f'{len(agent_train)} + {len(expert_train)} agent + expert episodes for '

@@ -75,8 +75,9 @@ class Replay:
         windows = [self._window(episode, length) for episode in chosen]
         return {key: np.stack([w[key] for w in windows]) for key in KEYS}
 
-    def sample_model(self, batch_size, mix='pooled', expert_fraction=0.5):
-        """B windows of `batch_length` for the world model."""
+    def sample_model(self, batch_size, mix, expert_fraction):
+        """B windows of `batch_length` for the world model: `mix` 'pooled' (agent and
+        expert episodes drawn alike) or 'fraction' (`expert_fraction` of them expert)."""
         with self._lock:
             agent = list(self._agent.values())
             expert = self._all_experts()
