@@ -37,6 +37,20 @@ def test_scene_copy_loads_without_declarations_and_has_a_four_prong_scene(tmp_pa
     assert (root.stat().st_ino, (assets / 'dclaw3xh_valve4_v0.xml').stat().st_mtime_ns) == made
 
 
+def test_scene_copy_frees_the_valve_and_replaces_a_copy_with_a_stopped_one(tmp_path):
+    # ROBEL's valve hinge stops after one turn each way; the screw task turns on.
+    import mujoco
+    root = prepare_scenes(tmp_path)
+    for scene in ('dclaw3xh_valve3_v0.xml', 'dclaw3xh_valve4_v0.xml'):
+        model = mujoco.MjModel.from_xml_path(str(root / 'dclaw' / 'assets' / scene))
+        assert model.jnt_limited[model.joint('valve_OBJRx').id] == 0, scene
+    # A copy made before the valve was freed is made again.
+    valve = root / 'robel-scenes' / 'dclaw_stations' / 'assets' / 'valve3.xml'
+    valve.write_text(valve.read_text().replace('limited="false"', 'limited="true"'))
+    assert prepare_scenes(tmp_path) == root
+    assert 'limited="false"' in valve.read_text() and 'limited="true"' not in valve.read_text()
+
+
 def test_scene_copy_is_made_again_when_its_links_no_longer_resolve(tmp_path):
     # As when the Python environment that made the copy has been removed.
     root = prepare_scenes(tmp_path)

@@ -8,7 +8,10 @@ clockwise or counter-clockwise, rewarded by
     r = -||q_claw - q_rest|| - ||fast joint velocities|| + 5 * direction * valve angular velocity,
 
 the pose and velocity penalties being ROBEL's own terms. ROBEL's moving
-goal marker is hidden and its goal-based reward unused. Three adaptations
+goal marker is hidden and its goal-based reward unused. ROBEL's valve
+hinge stops after one turn each way, which caps what turning can earn in an
+episode; the screw task turns it continuously, so the scene copy below frees
+it (as the paper's authors' own valve scenes do). Three adaptations
 to ROBEL on current Python and MuJoCo, none inside the installed package:
 its scene XMLs carry an `<?xml?>` declaration after their licence comment,
 which MuJoCo refuses, so a copy without it is made once under `asset_cache`;
@@ -45,6 +48,8 @@ REST_POSE = np.array([0.0, -math.pi / 3, math.pi / 3] * 3)  # ROBEL's nominal cl
 FAST_JOINT = 0.5         # rad/s: slower joints are not penalised (ROBEL's rule)
 VALVE_WEIGHT = 5.0
 _DECLARATION = re.compile(r'<\?xml[^>]*\?>\s*')
+_LIMITED_VALVE = re.compile(r'(<joint name="valve_OBJRx"[^>]*limited=")true(")')
+VALVE_FILES = ('valve3.xml', 'valve4.xml')  # in robel-scenes/dclaw_stations/assets
 
 
 def prepare_scenes(cache):
@@ -71,7 +76,8 @@ def prepare_scenes(cache):
                 copy.mkdir(parents=True, exist_ok=True)
             elif path.suffix == '.xml':
                 copy.parent.mkdir(parents=True, exist_ok=True)
-                copy.write_text(_DECLARATION.sub('', path.read_text()))
+                copy.write_text(_LIMITED_VALVE.sub(r'\1false\2',
+                                                   _DECLARATION.sub('', path.read_text())))
             else:
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 copy.symlink_to(path)
@@ -94,8 +100,10 @@ def prepare_scenes(cache):
 
 
 def _scenes_complete(target):
-    """Whether `target` holds the 4-prong scene and every link resolves."""
+    """Whether `target` holds the 4-prong scene and free valves, and every link resolves."""
+    valves = [target / 'robel-scenes' / 'dclaw_stations' / 'assets' / name for name in VALVE_FILES]
     return ((target / 'dclaw' / 'assets' / VARIANTS['claw_valve4_cw'][0]).exists()
+            and all(v.exists() and not _LIMITED_VALVE.search(v.read_text()) for v in valves)
             and all(path.exists() for path in target.rglob('*')))
 
 
