@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from vmail_tf import episodes
-from vmail_tf.envs.car_racing import HUD_ROWS, CarRacingEnv, downsample, to_car_frame
+from vmail_tf.envs.car_racing import HUD_ROWS, CarRacingEnv, resize, to_car_frame
 from vmail_tf.experts.car_racing import TrackFollower
 
 
-def test_downsample_averages_each_pixels_area_exactly():
+def test_resize_averages_each_pixels_area_exactly():
     ramp = np.broadcast_to(np.arange(96, dtype=np.uint8)[None, :, None] * 2, (96, 96, 3))
-    small = downsample(ramp)
+    small = resize(ramp, 64)
     assert small.shape == (64, 64, 3)
     # output column 0 covers input columns 0 and half of 1: (2*0 + 2) / 3
     assert small[5, 0, 0] == round((0 + 0 + 2) / 3)
@@ -23,7 +23,16 @@ def test_downsample_averages_each_pixels_area_exactly():
     assert small[5, 1, 0] == round((2 + 4 + 4) / 3)
     halves = np.zeros((96, 96, 3), np.uint8)
     halves[:, 48:] = 255
-    assert np.all(downsample(halves)[:, :32] == 0) and np.all(downsample(halves)[:, 32:] == 255)
+    assert np.all(resize(halves, 64)[:, :32] == 0) and np.all(resize(halves, 64)[:, 32:] == 255)
+    big = resize(ramp, 128)
+    assert big.shape == (128, 128, 3)
+    # 128 px: output columns 0-3 cover 3/4 of an input column each, so column 1
+    # takes 1/4 of input column 0 and 2/4 of column 1: (0 + 2 + 2) / 3
+    assert big[5, 0, 0] == 0 and big[5, 1, 0] == round((0 + 2 + 2) / 3)
+    assert big[5, 2, 0] == round((2 + 2 + 4) / 3) and big[5, 3, 0] == 4
+    assert np.all(resize(halves, 128)[:, :64] == 0) and np.all(resize(halves, 128)[:, 64:] == 255)
+    with pytest.raises(ValueError, match='car racing renders 64 or 128 px images; got image_size 96'):
+        CarRacingEnv(image_size=96)
 
 
 def test_car_frame_is_lateral_right_and_forward():
@@ -49,6 +58,17 @@ def test_reset_skips_the_zoom_and_masks_the_hud(env):
     hud = math.ceil(HUD_ROWS * 64 / 96)
     assert np.all(obs['image'][-hud:] == 0) and obs['image'][:-hud].mean() > 50
     assert obs['track_ahead'].shape == (40,)
+
+
+def test_128_px_frames_have_the_hud_masked_too():
+    env = CarRacingEnv(action_repeat=2, image_size=128, time_limit=20, seed=3)
+    try:
+        obs = env.reset()
+        assert env.obs_spec['image'][0] == obs['image'].shape == (128, 128, 3)
+        hud = HUD_ROWS * 128 // 96
+        assert np.all(obs['image'][-hud:] == 0) and obs['image'][:-hud].mean() > 50
+    finally:
+        env.close()
 
 
 def test_actions_map_to_gas_and_brake_and_the_limit_counts_after_the_zoom(env):

@@ -1,11 +1,12 @@
-"""gymnasium's CarRacing-v3 as 64x64 pixels with the interface of `DMCEnv`.
+"""gymnasium's CarRacing-v3 as 64- or 128-px pixels with the interface of `DMCEnv`.
 
 - The ~1 s zoom-in animation at reset (50 frames at 50 FPS) is skipped with
   no-op steps that earn no reward and do not count toward `time_limit`.
 - The HUD bar at the bottom (score digits, speed, ABS, steering and gyro
   bars) is blacked out, so that a discriminator cannot read the score.
 - The 96x96 frame is area-averaged to 64x64 (exactly: each output pixel
-  covers 1.5 x 1.5 input pixels).
+  covers 1.5 x 1.5 input pixels) or to 128x128 (0.75 x 0.75), the two
+  sizes the networks take.
 - Actions in [-1, 1]^3 map to steering [-1, 1], gas and brake [0, 1].
 - Besides `image`, observations carry the car's state and the track ahead in
   the car's frame (`car`, `track_ahead`): the scripted expert reads them;
@@ -20,11 +21,16 @@ HUD_ROWS = 12     # the bottom 5/40 of the 96-row frame
 TRACK_AHEAD = 20  # waypoints of the track ahead given to the expert
 
 
-def downsample(frame):
-    """(96, 96, 3) uint8 -> (64, 64, 3): the mean over each output pixel's
-    1.5 x 1.5 input area (upsample x2, then 3x3 block means)."""
-    doubled = frame.repeat(2, 0).repeat(2, 1).astype(np.float32)
-    blocks = doubled.reshape(64, 3, 64, 3, 3).mean((1, 3))
+# output size -> the integer upsampling after which 3x3 blocks give it from 96 px
+UPSAMPLING = {64: 2, 128: 4}
+
+
+def resize(frame, size):
+    """(96, 96, 3) uint8 -> (size, size, 3): the mean over each output pixel's
+    input area, 96 / size pixels wide (upsample, then 3x3 block means)."""
+    factor = UPSAMPLING[size]
+    upsampled = frame.repeat(factor, 0).repeat(factor, 1).astype(np.float32)
+    blocks = upsampled.reshape(size, 3, size, 3, 3).mean((1, 3))
     return np.round(blocks).astype(np.uint8)
 
 
@@ -43,17 +49,17 @@ class CarRacingEnv:
     action_size = 3
 
     def __init__(self, action_repeat=2, image_size=64, time_limit=1000, seed=0):
-        if image_size != 64:
-            raise ValueError(f'car racing renders 64 px images; got image_size {image_size}')
+        if image_size not in UPSAMPLING:
+            raise ValueError(f'car racing renders 64 or 128 px images; got image_size {image_size}')
         from gymnasium.envs.box2d.car_racing import CarRacing
         self._env = CarRacing(continuous=True)
-        self._repeat, self._limit = action_repeat, time_limit
+        self._repeat, self._limit, self._size = action_repeat, time_limit, image_size
         self._seed = seed
         self._steps = 0
 
     @property
     def obs_spec(self):
-        return {'image': ((64, 64, 3), 'uint8'), 'car': ((6,), 'float32'),
+        return {'image': ((self._size, self._size, 3), 'uint8'), 'car': ((6,), 'float32'),
                 'track_ahead': ((2 * TRACK_AHEAD,), 'float32')}
 
     def _obs(self, frame):
@@ -67,7 +73,7 @@ class CarRacingEnv:
         velocity = to_car_frame(np.asarray(hull.linearVelocity)[None], (0.0, 0.0), hull.angle)[0]
         car = [hull.position[0], hull.position[1], hull.angle, velocity[0], velocity[1],
                hull.angularVelocity]
-        return {'image': downsample(frame), 'car': np.array(car, np.float32),
+        return {'image': resize(frame, self._size), 'car': np.array(car, np.float32),
                 'track_ahead': to_car_frame(ahead, hull.position, hull.angle)
                 .reshape(-1).astype(np.float32)}
 
