@@ -44,8 +44,7 @@ def run_settings(method):
     return blocks, OVERRIDES + METHOD_OVERRIDES[method]
 
 
-def command(method, logdir, steps, demo_cache):
-    blocks, overrides = run_settings(method)
+def command(blocks, overrides, logdir, steps, demo_cache):
     return [sys.executable, '-m', 'vmail_tf.train', '--configs', *blocks, *overrides,
             '--steps', str(steps), '--logdir', str(logdir), '--demo_cache', str(demo_cache)]
 
@@ -103,10 +102,11 @@ def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     blocks, overrides = run_settings(args.method)
     config = config_lib.merge(blocks, [(k[2:], v) for k, v in zip(overrides[::2], overrides[1::2])])
+    run = command(blocks, overrides, logdir, args.steps, demo_cache)
 
     kills, newest_step, backwards = [], 0, 0
     for index in range(args.kills):
-        process = subprocess.Popen(command(args.method, logdir, args.steps, demo_cache), cwd=root,
+        process = subprocess.Popen(run, cwd=root,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         delay = rng.uniform(args.min_seconds, args.max_seconds)
@@ -127,8 +127,7 @@ def main():
         if finished:
             break
 
-    final = subprocess.run(command(args.method, logdir, args.steps, demo_cache), cwd=root,
-                           capture_output=True, text=True)
+    final = subprocess.run(run, cwd=root, capture_output=True, text=True)
     result = check_logdir(logdir)
     rounds = (args.steps - config.prefill) // config.train_every + 1
     expected = rounds * config.train_steps
