@@ -110,6 +110,7 @@ def test_pixel_env_in_a_worker_renders_the_palm_and_records_demos(tmp_path):
     worker = EnvWorker(spec)
     try:
         assert worker.action_size == 20
+        assert worker.step_seconds == pytest.approx(0.1)  # 50 physics steps of 2 ms
         obs = worker.reset()
         assert obs['image'].shape == (128, 128, 3) and obs['image'].dtype == np.uint8
         assert obs['image'].std() > 10  # a scene, not a blank frame

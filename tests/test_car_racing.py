@@ -73,9 +73,11 @@ def test_128_px_frames_have_the_hud_masked_too():
 
 def test_actions_map_to_gas_and_brake_and_the_limit_counts_after_the_zoom(env):
     obs = env.reset()
+    assert env.step_seconds == pytest.approx(2 / 50)  # two frames of 1/50 s
     for step in range(1, 11):
         obs, _, terminated, truncated, _ = env.step([0.0, 1.0, -1.0])  # full gas, no brake
         assert not terminated and truncated == (step == 10)  # 20 env steps, repeat 2
+    assert env._env.t == pytest.approx(1.0 + 10 * env.step_seconds)
     fast = np.hypot(*obs['car'][3:5])
     assert fast > 10
     env.reset()

@@ -72,6 +72,7 @@ def test_claw_env_renders_steps_and_rewards_the_valve_turn(task):
     worker = EnvWorker(spec)
     try:
         assert worker.action_size == 9
+        assert worker.step_seconds == pytest.approx(0.1)  # ROBEL's control step
         obs = worker.reset()
         assert obs['image'].shape == (128, 128, 3) and obs['image'].dtype == np.uint8
         assert obs['image'].std() > 10  # a scene, not a blank frame

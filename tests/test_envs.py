@@ -29,6 +29,8 @@ def worker():
 
 def test_worker_gives_pixels_state_and_a_time_limit(worker):
     assert worker.action_size == 1
+    assert worker.step_seconds == pytest.approx(4 * 0.01)  # cartpole's control step, repeat 4
+    assert Driver([worker], 4).video_fps == pytest.approx(25)  # videos play in real time
     obs = worker.reset()
     assert obs['image'].shape == (64, 64, 3) and obs['image'].dtype == np.uint8
     assert obs['image'].std() > 0  # a real rendered frame, not a blank

@@ -1,11 +1,13 @@
+import io
 import os
 import sys
 
 import imageio.v2 as imageio
 import numpy as np
+import PIL.Image
 import pytest
 
-from vmail_tf.logger import Logger
+from vmail_tf.logger import Logger, encode_gif
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools'))
 import video_frames  # noqa: E402
@@ -21,8 +23,8 @@ def video(first_colour):
 
 def test_frames_of_the_nearest_logged_step_side_by_side(tmp_path):
     logger = Logger(tmp_path)
-    logger.gif(1000, 'train/openloop', video(0))
-    logger.gif(2000, 'train/openloop', video(1))
+    logger.gif(1000, 'train/openloop', video(0), 20)
+    logger.gif(2000, 'train/openloop', video(1), 20)
     out = tmp_path / 'frames.png'
     video_frames.main(['--logdir', str(tmp_path), '--step', '1900',
                        '--frames', '0', '3', '--out', str(out)])
@@ -33,8 +35,17 @@ def test_frames_of_the_nearest_logged_step_side_by_side(tmp_path):
     np.testing.assert_array_equal(image[:, 7:], video(1)[3])
 
 
+@pytest.mark.parametrize('fps, milliseconds', [(25, 40), (10, 100)])
+def test_gif_plays_at_the_given_rate(fps, milliseconds):
+    gif = PIL.Image.open(io.BytesIO(encode_gif(video(0), fps)))
+    assert gif.n_frames == 4
+    for frame in range(4):
+        gif.seek(frame)
+        assert gif.info['duration'] == milliseconds
+
+
 def test_missing_tag_and_frame_are_clear_errors(tmp_path):
-    Logger(tmp_path).gif(1000, 'eval/policy', video(0))
+    Logger(tmp_path).gif(1000, 'eval/policy', video(0), 20)
     out = str(tmp_path / 'frames.png')
     with pytest.raises(SystemExit, match=r'no image summary `train/openloop` \(it has: eval/policy\)'):
         video_frames.main(['--logdir', str(tmp_path), '--out', out])

@@ -33,6 +33,8 @@ class Driver:
         self._obs = [None] * len(workers)
         self._episodes = [None] * len(workers)
         self.action_size = workers[0].action_size
+        # Frames per second of the env's own time: videos play in real time.
+        self.video_fps = 1 / workers[0].step_seconds
 
     def _reset(self, index):
         obs = self.workers[index].reset()

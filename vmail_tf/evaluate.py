@@ -89,7 +89,7 @@ def main(argv=None):
             'return_sd': sd, 'expert_return': reference}, indent=2) + '\n')
         print(f'wrote {args.json}')
     if args.video:
-        args.video.write_bytes(encode_gif(finished[0]['image']))
+        args.video.write_bytes(encode_gif(finished[0]['image'], driver.video_fps))
         print(f'wrote {args.video}')
     return mean
 

@@ -10,11 +10,9 @@ from tensorboard.compat.proto import summary_pb2
 
 from vmail_tf.runs import WriteFailed, writing
 
-GIF_FPS = 20  # playback speed of logged GIFs: real time for walker at action repeat 2
 
-
-def encode_gif(frames, fps=GIF_FPS):
-    """uint8 (T, H, W, 3) -> GIF bytes."""
+def encode_gif(frames, fps):
+    """uint8 (T, H, W, 3) -> GIF bytes that play at `fps` frames per second."""
     with io.BytesIO() as buffer:
         imageio.mimwrite(buffer, list(frames), format='GIF',
                          duration=1000 / fps, loop=0)
@@ -64,7 +62,7 @@ class Logger:
             raise WriteFailed(f'cannot write the TensorBoard events in {self.logdir}: '
                               f'{e.message}') from e
 
-    def gif(self, step, name, frames, fps=GIF_FPS):
+    def gif(self, step, name, frames, fps):
         """An animated image summary from uint8 (T, H, W, 3) frames."""
         frames = np.asarray(frames)
         _, height, width, channels = frames.shape

@@ -174,4 +174,5 @@ class Trainer(TrainerBase):
         c = self.config
         batch = self.replay.sample_model(min(c.video_sequences, c.batch_size),
                                          c.model_data, c.model_expert_fraction)
-        self.logger.gif(step, 'train/openloop', tile_videos(self.agent.video(batch).numpy()))
+        self.logger.gif(step, 'train/openloop', tile_videos(self.agent.video(batch).numpy()),
+                        self.eval_driver.video_fps)

@@ -201,7 +201,7 @@ class TrainerBase:
         scalars = {f'{k}{suffix}': v for k, v in
                    summarize(finished, self.config.action_repeat).items()}
         self.logger.scalars(step, scalars)
-        self.logger.gif(step, f'eval/policy{suffix}', finished[0]['image'])
+        self.logger.gif(step, f'eval/policy{suffix}', finished[0]['image'], driver.video_fps)
         return scalars[f'eval/return{suffix}']
 
     def train_step(self, update, where):

@@ -200,6 +200,11 @@ class BaodingEnv:
             self._camera = Camera(self._physics, image_size, image_size, 'palm')
 
     @property
+    def step_seconds(self):
+        """Simulated seconds per agent step."""
+        return SUBSTEPS * self._physics.model.opt.timestep * self._repeat
+
+    @property
     def obs_spec(self):
         spec = {'hand_qpos': ((24,), 'float32'), 'hand_qvel': ((24,), 'float32'),
                 'ball_pos': ((6,), 'float32'), 'ball_vel': ((6,), 'float32'),

@@ -58,6 +58,12 @@ class CarRacingEnv:
         self._steps = 0
 
     @property
+    def step_seconds(self):
+        """Simulated seconds per agent step."""
+        from gymnasium.envs.box2d.car_racing import FPS
+        return self._repeat / FPS
+
+    @property
     def obs_spec(self):
         return {'image': ((self._size, self._size, 3), 'uint8'), 'car': ((6,), 'float32'),
                 'track_ahead': ((2 * TRACK_AHEAD,), 'float32')}

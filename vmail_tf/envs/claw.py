@@ -155,6 +155,11 @@ class ClawEnv:
                                   azimuth=90, elevation=-90)
 
     @property
+    def step_seconds(self):
+        """Simulated seconds per agent step."""
+        return self._env.dt * self._repeat
+
+    @property
     def obs_spec(self):
         spec = {'claw_qpos': ((9,), 'float32'), 'claw_qvel': ((9,), 'float32'),
                 'valve': ((2,), 'float32'), 'valve_velocity': ((1,), 'float32')}

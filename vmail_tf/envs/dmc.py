@@ -88,6 +88,11 @@ class DMCEnv:
         self._camera = Camera(self._physics, image_size, image_size, camera)
 
     @property
+    def step_seconds(self):
+        """Simulated seconds per agent step."""
+        return self._env.control_timestep() * self._repeat
+
+    @property
     def obs_spec(self):
         spec = {}
         if self._camera:

@@ -77,7 +77,7 @@ def _serve(conn, spec):
                 'tensorflow was imported into an env worker; the entry module '
                 'must import it lazily (see vmail_tf/envs/worker.py)')
         env = make_env(spec)
-        conn.send(('ok', env.action_size))
+        conn.send(('ok', (env.action_size, env.step_seconds)))
     except Exception:
         conn.send(('error', traceback.format_exc()))
         return
@@ -119,7 +119,7 @@ class EnvWorker:
             target=_serve, args=(child, self.spec), daemon=True)
         self._process.start()
         child.close()
-        self.action_size = self.receive()
+        self.action_size, self.step_seconds = self.receive()
 
     def _describe(self):
         return f"env worker for {self.spec['task']} (pid {self._process.pid})"
