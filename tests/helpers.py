@@ -1,7 +1,11 @@
-"""Hand-made episodes in the replay format for tests."""
+"""Hand-made episodes in the replay format, and settings shared by tests."""
 import pathlib
 
 import numpy as np
+
+# Seconds before a silent env worker counts as dead: generous, since a
+# loaded CI machine renders slowly.
+WORKER_TIMEOUT = 120.0
 
 
 def make_episode(length, action_size=1, image_size=64, seed=0):

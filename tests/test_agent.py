@@ -6,7 +6,7 @@ from vmail_tf.agent import Agent, expert_pairs
 from vmail_tf.benchmark import random_batch
 from vmail_tf.replay import Replay
 
-from helpers import make_episode, tiny
+from helpers import WORKER_TIMEOUT, make_episode, tiny
 
 MODULES = ('encoder', 'rssm', 'decoder', 'discriminator', 'actor', 'value')
 
@@ -151,7 +151,7 @@ def test_expert_pairs_match_what_the_policy_did_end_to_end_through_the_driver():
 
     spec = dict(task='dmc_cartpole_swingup', render_backend='egl', action_repeat=2,
                 image_size=64, time_limit=60, camera=-1, fast_render=True, seed=0)
-    driver = Driver([EnvWorker(spec)], action_repeat=2)
+    driver = Driver([EnvWorker(spec, WORKER_TIMEOUT)], action_repeat=2, max_restarts=0)
     try:
         _, finished = driver.run(policy, episodes=1)
     finally:

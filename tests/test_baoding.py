@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import WORKER_TIMEOUT
 from vmail_tf import config as config_lib
 from vmail_tf import demos, episodes
 from vmail_tf.envs.baoding import DROP_HEIGHT, BaodingEnv, baoding_reward, targets
@@ -107,7 +108,7 @@ def test_pixel_env_in_a_worker_renders_the_palm_and_records_demos(tmp_path):
     # (loaded by other test modules) cannot share a process
     spec = dict(task='baoding', render_backend='egl', action_repeat=1, image_size=128,
                 time_limit=3, camera=-1, fast_render=False, seed=0)
-    worker = EnvWorker(spec)
+    worker = EnvWorker(spec, WORKER_TIMEOUT)
     try:
         assert worker.action_size == 20
         assert worker.step_seconds == pytest.approx(0.1)  # 50 physics steps of 2 ms
@@ -122,7 +123,7 @@ def test_pixel_env_in_a_worker_renders_the_palm_and_records_demos(tmp_path):
     finally:
         worker.close()
     with pytest.raises(EnvWorkerError, match='unknown task `baoding_cw`'):
-        EnvWorker(dict(spec, task='baoding_cw'))
+        EnvWorker(dict(spec, task='baoding_cw'), WORKER_TIMEOUT)
     config = config_lib.merge(['baoding'], [('time_limit', 10)])
     returns = demos.record(BaodingExpert(), config, tmp_path, 1)
     files = sorted(tmp_path.glob('*.npz'))

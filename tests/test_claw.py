@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import WORKER_TIMEOUT
 from vmail_tf import config as config_lib
 from vmail_tf import demos, episodes
 from vmail_tf.envs.claw import REST_POSE, prepare_scenes, valve_reward
@@ -69,7 +70,7 @@ def test_claw_env_renders_steps_and_rewards_the_valve_turn(task):
     # (loaded by other test modules) cannot share a process
     spec = dict(task=task, render_backend='egl', action_repeat=1, image_size=128,
                 time_limit=5, camera=-1, fast_render=True, seed=0)
-    worker = EnvWorker(spec)
+    worker = EnvWorker(spec, WORKER_TIMEOUT)
     try:
         assert worker.action_size == 9
         assert worker.step_seconds == pytest.approx(0.1)  # ROBEL's control step
@@ -85,7 +86,7 @@ def test_claw_env_renders_steps_and_rewards_the_valve_turn(task):
     finally:
         worker.close()
     with pytest.raises(EnvWorkerError, match="unknown D'Claw task `claw_valve5_cw`"):
-        EnvWorker(dict(spec, task='claw_valve5_cw'))
+        EnvWorker(dict(spec, task='claw_valve5_cw'), WORKER_TIMEOUT)
 
 
 def test_a_debug_vmail_run_on_claw_with_recorded_demos(tmp_path):

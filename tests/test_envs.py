@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import WORKER_TIMEOUT
 from vmail_tf import config as config_lib
 from vmail_tf.driver import Driver
 from vmail_tf.envs.render_quality import drop_costly_effects
@@ -22,7 +23,7 @@ def spec(**overrides):
 
 @pytest.fixture
 def worker():
-    w = EnvWorker(spec())
+    w = EnvWorker(spec(), WORKER_TIMEOUT)
     yield w
     w.close()
 
@@ -30,7 +31,7 @@ def worker():
 def test_worker_gives_pixels_state_and_a_time_limit(worker):
     assert worker.action_size == 1
     assert worker.step_seconds == pytest.approx(4 * 0.01)  # cartpole's control step, repeat 4
-    assert Driver([worker], 4).video_fps == pytest.approx(25)  # videos play in real time
+    assert Driver([worker], 4, max_restarts=0).video_fps == pytest.approx(25)  # videos play in real time
     obs = worker.reset()
     assert obs['image'].shape == (64, 64, 3) and obs['image'].dtype == np.uint8
     assert obs['image'].std() > 0  # a real rendered frame, not a blank
@@ -45,7 +46,8 @@ def test_worker_gives_pixels_state_and_a_time_limit(worker):
 
 
 def test_same_seed_same_frames_and_fast_render_changes_pixels():
-    a, b, slow = EnvWorker(spec()), EnvWorker(spec()), EnvWorker(spec(fast_render=False))
+    a, b = EnvWorker(spec(), WORKER_TIMEOUT), EnvWorker(spec(), WORKER_TIMEOUT)
+    slow = EnvWorker(spec(fast_render=False), WORKER_TIMEOUT)
     try:
         first = a.reset()['image']
         np.testing.assert_array_equal(first, b.reset()['image'])
@@ -64,9 +66,9 @@ def test_bad_action_shape_is_reported_with_the_worker_traceback(worker):
 
 def test_unknown_task_fails_at_start_with_the_known_tasks():
     with pytest.raises(EnvWorkerError, match='unknown dm_control task `cartpole_fly`.*cartpole_swingup'):
-        EnvWorker(spec(task='dmc_cartpole_fly'))
+        EnvWorker(spec(task='dmc_cartpole_fly'), WORKER_TIMEOUT)
     with pytest.raises(EnvWorkerError, match='unknown task `gym_cartpole_swingup`; expected car_racing'):
-        EnvWorker(spec(task='gym_cartpole_swingup'))
+        EnvWorker(spec(task='gym_cartpole_swingup'), WORKER_TIMEOUT)
 
 
 def test_a_killed_worker_is_detected_not_waited_on(worker):
@@ -77,7 +79,7 @@ def test_a_killed_worker_is_detected_not_waited_on(worker):
 
 
 def test_driver_restarts_a_dead_worker_and_keeps_collecting():
-    workers = [EnvWorker(spec()), EnvWorker(spec(seed=1))]
+    workers = [EnvWorker(spec(), WORKER_TIMEOUT), EnvWorker(spec(seed=1), WORKER_TIMEOUT)]
     driver = Driver(workers, action_repeat=4, max_restarts=1)
     policy = lambda obs, first: np.zeros((len(first), 1))
     try:

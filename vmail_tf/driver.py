@@ -25,7 +25,7 @@ class Driver:
     `max_restarts` times in total; after that the error propagates.
     """
 
-    def __init__(self, workers, action_repeat, max_restarts=3):
+    def __init__(self, workers, action_repeat, max_restarts):
         self.workers = workers
         self.action_repeat = action_repeat
         self.max_restarts = max_restarts

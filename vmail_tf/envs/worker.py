@@ -107,7 +107,7 @@ class EnvWorker:
     `reset()`/`step(a)`, or `send_step(a)` then `receive()` to step many
     workers in parallel."""
 
-    def __init__(self, spec, timeout=120.0):
+    def __init__(self, spec, timeout):
         self.spec = dict(spec)
         self.timeout = timeout
         self._start()
