@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import PIL.Image
 import pytest
 import tensorflow as tf
 
@@ -79,6 +80,14 @@ def test_bc_run_then_evaluate_cli(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'over 2 episodes' in result.stdout and "% of the expert's" in result.stdout
     assert gif.read_bytes()[:6] == b'GIF89a'
+    # one frame per agent step: 8 control steps of 10 ms
+    assert PIL.Image.open(gif).info['duration'] == 80
+    expert_dir.rename(tmp_path / 'moved')
+    result = subprocess.run(
+        base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '1'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f'over 1 episodes; no expert episodes in {expert_dir} to compare with' in result.stdout
     result = subprocess.run(base + ['vmail_tf.evaluate', '--logdir', str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and 'config.yaml does not exist' in result.stderr

@@ -81,6 +81,8 @@ def main(argv=None):
         share = run_metrics.percent_of_expert(mean, reference, 1)
         line += f"; {share} of the expert's" if share else "; the expert's"
         line += f' {reference:.1f}'
+    else:
+        line += f'; no expert episodes in {demos.expert_folder(config)} to compare with'
     print(line)
     if args.json:
         args.json.write_text(json.dumps({
