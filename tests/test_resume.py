@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vmail_tf import config as config_lib
+from vmail_tf import config as config_lib, episodes
 from vmail_tf.stopping import StopRequested
 from vmail_tf.trainer import Trainer
 from vmail_tf.trainer_base import ResumeError
@@ -84,6 +84,30 @@ def test_a_stop_mid_pretraining_resumes_the_rest_of_it(config):
     resumed, more_updates, more_pretrain = run(config)
     assert pretrain + more_pretrain == config.model_pretrain
     assert more_updates == UPDATES and int(resumed.agent.step.numpy()) == UPDATES
+
+
+def test_a_kill_sets_aside_the_episodes_written_after_the_checkpoint(config):
+    # Episodes of 200 env steps end at env steps 200 and 400. A kill in the
+    # last round (update 14) finds the second on disk, but the newest
+    # checkpoint is the eval's at env step 200, which counted one.
+    killed = Trainer(config)
+    count_calls(killed, 'train', stop_at=14)
+    save = killed.save
+    killed.save = lambda: None if killed.stop.requested else save()  # a kill saves nothing
+    with pytest.raises(StopRequested):
+        killed.run()
+    assert latest_checkpoint_value(config.logdir, 'env_step') == 200
+    folder = pathlib.Path(config.logdir, 'train_episodes')
+    before = episodes.list_files(folder)
+    assert len(before) == 2
+    resumed, _, _ = run(config)
+    moved = list(pathlib.Path(config.logdir, 'episodes_after_checkpoint').glob('*/*.npz'))
+    assert [path.name for path in moved] == [before[1].name]
+    after = episodes.list_files(folder)
+    assert after[0] == before[0] and len(after) == 2
+    # The replay holds exactly the env steps the run counts.
+    assert sum(episodes.env_steps(episodes.load(path), 2) for path in after) == 400
+    assert int(resumed.env_step.numpy()) == 400 and resumed.replay.num_agent_episodes == 2
 
 
 def poisoned_after(dataset, good):

@@ -9,8 +9,10 @@ After every kill (the whole process group: trainer and env workers, as a
 power cut would) it checks: every episode file loads; the newest readable
 checkpoint's env step never goes backwards; metrics.jsonl parses once a
 half-written last line is cut (as the logger does on start). The run is
-then resumed by the same command. At the end the run finishes and its
-update count must equal an uninterrupted run's. Prints and writes the counts.
+then resumed by the same command. At the end the run finishes; its update
+count must equal an uninterrupted run's and its episode files must hold no
+more env steps than it counts (a kill's episodes from after the checkpoint
+are set aside). Prints and writes the counts.
 """
 import argparse
 import json
@@ -129,6 +131,8 @@ def main():
 
     final = subprocess.run(run, cwd=root, capture_output=True, text=True)
     result = check_logdir(logdir)
+    episode_steps = sum(episodes.env_steps(episodes.load(path), config.action_repeat)
+                        for path in episodes.list_files(logdir / 'train_episodes'))
     rounds = (args.steps - config.prefill) // config.train_every + 1
     expected = rounds * config.train_steps
     summary = {
@@ -139,9 +143,11 @@ def main():
         'env_step_went_backwards': backwards,
         'final_returncode': final.returncode,
         'final_env_step': result['env_step'], 'final_updates': result['updates'],
-        'expected_updates': expected, 'method': args.method,
+        'expected_updates': expected, 'train_episode_env_steps': episode_steps,
+        'method': args.method,
         'ok': bool(final.returncode == 0 and result['updates'] == expected
                    and result['env_step'] == args.steps and not backwards
+                   and episode_steps <= args.steps
                    and not any(k['unreadable_episodes'] or k['bad_metric_lines'] for k in kills)),
         'cpu': precision.describe_cpu(),
     }

@@ -122,6 +122,16 @@ def list_files(directory):
     return sorted(directory.glob('*.npz'))
 
 
+def set_aside(paths, directory):
+    """Moves episode files into `directory` (created), keeping their names:
+    files a run must not train on are kept for the user, never deleted."""
+    directory = pathlib.Path(directory)
+    with writing(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            pathlib.Path(path).replace(directory / pathlib.Path(path).name)
+
+
 def load_directory(directory, newest_steps=None, failures=None, quiet=False):
     """Loads the episodes of `directory` that load cleanly, warning about
     (unless `quiet`) and skipping the rest (files are never deleted; with a

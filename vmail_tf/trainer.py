@@ -27,6 +27,9 @@ class Trainer(TrainerBase):
         self.round_start = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.owed_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.pretrain_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # Agent episodes written to disk up to the checkpoint: the ones after
+        # it hold env steps the restored counters do not count.
+        self.stored_episodes = tf.Variable(0, dtype=tf.int64, trainable=False)
         super().__init__(config)
         self.driver = make_driver(config, 'train', config.envs)
         self.drivers.append(self.driver)
@@ -38,10 +41,25 @@ class Trainer(TrainerBase):
 
     def counters(self):
         return {'env_step': self.env_step, 'round_start': self.round_start,
-                'owed_updates': self.owed_updates, 'pretrain_done': self.pretrain_done}
+                'owed_updates': self.owed_updates, 'pretrain_done': self.pretrain_done,
+                'stored_episodes': self.stored_episodes}
 
     def step(self):
         return int(self.env_step.numpy())
+
+    def set_aside_unsaved_episodes(self, folder):
+        """A kill loses the env steps since the last checkpoint, which the
+        resumed run takes again; their episode files (the newest) would give
+        it more data than its step count says, so they are moved aside."""
+        extra = episodes.list_files(folder)[int(self.stored_episodes.numpy()):]
+        if not extra:
+            return
+        stamp = time.strftime('%Y%m%dT%H%M%S')
+        destination = self.logdir / 'episodes_after_checkpoint' / stamp
+        episodes.set_aside(extra, destination)
+        print(f'Moved {len(extra)} episode files written after the checkpoint '
+              f'(at env step {self.step()}) to {destination}: the resumed run '
+              f'takes those env steps again', flush=True)
 
     # ----------------------------------------------------------- the loop
 
@@ -129,6 +147,7 @@ class Trainer(TrainerBase):
         suffix = f'/{task}' if task else ''
         for episode in finished:
             path = episodes.save(self.logdir / 'train_episodes', episode)
+            self.stored_episodes.assign_add(1)
             self.replay.add_agent(path.name, episode)
             self.episode_stats[f'train/return{suffix}'].append(episodes.episode_return(episode))
             self.episode_stats[f'train/length{suffix}'].append(

@@ -91,6 +91,7 @@ class TrainerBase:
         self.replay = Replay(c.replay_capacity, batch_length, seed=c.seed + self.step())
         for folder in ('train_episodes', 'eval_episodes'):
             episodes.remove_temporary_files(self.logdir / folder)
+        self.set_aside_unsaved_episodes(self.logdir / 'train_episodes')
         for path, episode in episodes.load_directory(
                 self.logdir / 'train_episodes', newest_steps=c.replay_capacity):
             self.replay.add_agent(path.name, episode)
@@ -125,6 +126,10 @@ class TrainerBase:
     def expert_pools(self, action_size):
         """{replay pool: (expert folder, its checked episodes)}."""
         return {'expert': demos.expert_episodes(self.config, action_size)}
+
+    def set_aside_unsaved_episodes(self, folder):
+        """Moves out of `folder` the episodes a restored run has not counted
+        (runs that store agent episodes override this)."""
 
     def step(self):
         """The run's x-axis now."""
