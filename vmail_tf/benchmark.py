@@ -318,7 +318,8 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
             ('batch_size', 'batch_length', 'cnn_depth', 'deter_size', 'stoch_size',
              'num_units', 'horizon'))
     results['config'] = {k: config[k] for k in (
-        'method', 'task', 'precision', 'jit', 'envs', 'fast_render') + keys}
+        'method', 'task', 'image_size', 'action_repeat', 'precision', 'jit', 'envs',
+        'fast_render') + keys}
     results['devices'] = [d.device_type for d in tf.config.list_physical_devices()]
     results['cpu'] = precision.describe_cpu()
     if json_path:
