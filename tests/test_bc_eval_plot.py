@@ -87,7 +87,7 @@ def test_bc_run_then_evaluate_cli(tmp_path):
         base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '1'],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert f'over 1 episodes; no expert episodes in {expert_dir} to compare with' in result.stdout
+    assert f'over 1 episode; no expert episodes in {expert_dir} to compare with' in result.stdout
     result = subprocess.run(base + ['vmail_tf.evaluate', '--logdir', str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and 'config.yaml does not exist' in result.stderr

@@ -21,7 +21,7 @@ from vmail_tf.envs.worker import probe_action_size
 
 
 def describe(directory, loaded):
-    lines = [f'{directory}: {len(loaded)} episodes']
+    lines = [f'{directory}: {episodes.count_text(len(loaded))}']
     if not loaded:
         return lines
     lengths = [episodes.episode_length(e) for _, e in loaded]

@@ -160,5 +160,10 @@ def load_directory(directory, newest_steps=None, failures=None, quiet=False):
     return loaded
 
 
+def count_text(count):
+    """'1 episode', '3 episodes': for messages."""
+    return f'{count} episode' + ('' if count == 1 else 's')
+
+
 def episode_return(episode):
     return float(np.sum(episode['reward']))

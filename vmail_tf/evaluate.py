@@ -21,7 +21,7 @@ import pathlib
 import sys
 
 from vmail_tf import config as config_lib
-from vmail_tf import run_metrics
+from vmail_tf import episodes, run_metrics
 
 
 def main(argv=None):
@@ -69,13 +69,13 @@ def main(argv=None):
         if config.method == 'multitask':
             policy, head = agent.task_policies[args.head], f', head {args.head}'
         print(f'Evaluating {latest} ({config.method}, {config.task}{head}) over '
-              f'{args.episodes} episodes', flush=True)
+              f'{episodes.count_text(args.episodes)}', flush=True)
         finished = greedy_episodes(agent, driver, args.episodes, policy)
     finally:
         driver.close()
     scores = summarize(finished, config.action_repeat)
     mean, sd = scores['eval/return'], scores['eval/return_sd']
-    line = f'return {mean:.1f} ± {sd:.1f} over {len(finished)} episodes'
+    line = f'return {mean:.1f} ± {sd:.1f} over {episodes.count_text(len(finished))}'
     reference = demos.expert_return(config)
     if reference is not None:
         share = run_metrics.percent_of_expert(mean, reference, 1)

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from vmail_tf import config as config_lib
-from vmail_tf import demos
+from vmail_tf import demos, episodes
 
 
 def main(argv=None):
@@ -37,10 +37,10 @@ def main(argv=None):
     except (demos.DemoError, ValueError) as e:
         sys.exit(f'error: {e}')
     count = args.episodes or config.num_demos
-    print(f'Recording {count} episodes of {config.task} with {name} into {args.out}',
+    print(f'Recording {episodes.count_text(count)} of {config.task} with {name} into {args.out}',
           flush=True)
     returns = demos.record(expert, config, args.out, count, name=name)
-    print(f'Return {np.mean(returns):.1f} ± {np.std(returns):.1f} over {count} episodes; '
+    print(f'Return {np.mean(returns):.1f} ± {np.std(returns):.1f} over {episodes.count_text(count)}; '
           f'check with: python -m vmail_tf.check_demos {args.out}', flush=True)
 
 
