@@ -151,7 +151,7 @@ def test_config_blocks_and_builtin_experts():
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_scripted_expert_reaches_goal3_early(seed):
-    env = DMCEnv('reacher_goal3', action_repeat=2, time_limit=1000, seed=seed, render=False)
+    env = DMCEnv('reacher_goal3', action_repeat=2, time_limit=1000, seed=seed)
     expert = ReacherToTarget()
     obs = env.reset()
     rewarded_at = None

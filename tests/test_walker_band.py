@@ -90,7 +90,7 @@ def test_task_name_resolves_and_is_listed_among_known_tasks():
 
 
 def test_dmc_env_steps_the_band_task_without_rendering():
-    env = DMCEnv('walker_walk_band', action_repeat=2, time_limit=6, seed=0, render=False)
+    env = DMCEnv('walker_walk_band', action_repeat=2, time_limit=6, seed=0)
     assert env.action_size == 6
     keys = {'orientations', 'height', 'velocity'}
     assert set(env.obs_spec) == keys

@@ -165,8 +165,7 @@ class BaodingEnv:
 
     action_size = len(ACTUATORS)
 
-    def __init__(self, action_repeat=1, image_size=128, time_limit=200, seed=0,
-                 render=True):
+    def __init__(self, *, action_repeat, time_limit, seed, image_size=None):
         from dm_control import mujoco
         self._physics = mujoco.Physics.from_xml_string(scene_xml(asset_root()))
         model = self._physics.model
@@ -194,7 +193,7 @@ class BaodingEnv:
         self._repeat, self._limit = action_repeat, time_limit
         self._steps, self._dropped = 0, False
         self._camera = None
-        if render:
+        if image_size is not None:
             from dm_control.mujoco import Camera
             drop_costly_effects(model, reflections=True)
             self._camera = Camera(self._physics, image_size, image_size, 'palm')

@@ -48,7 +48,7 @@ class CarRacingEnv:
 
     action_size = 3
 
-    def __init__(self, action_repeat=2, image_size=64, time_limit=1000, seed=0):
+    def __init__(self, *, action_repeat, image_size, time_limit, seed):
         if image_size not in UPSAMPLING:
             raise ValueError(f'car racing renders 64 or 128 px images; got image_size {image_size}')
         from gymnasium.envs.box2d.car_racing import CarRacing

@@ -121,8 +121,8 @@ class ClawEnv:
 
     action_size = 9
 
-    def __init__(self, task, action_repeat=1, image_size=128, time_limit=200, seed=0,
-                 fast_render=False, asset_cache='~/.cache/vmail_tf/robel', render=True):
+    def __init__(self, task, *, action_repeat, time_limit, seed, image_size=None,
+                 fast_render=False, asset_cache='~/.cache/vmail_tf/robel'):
         if task not in VARIANTS:
             raise ValueError(f"unknown D'Claw task `{task}`; expected one of "
                              f"{', '.join(VARIANTS)}")
@@ -147,7 +147,7 @@ class ClawEnv:
         model.geom_rgba[model.geom_bodyid == marker, 3] = 0
         model.site_rgba[model.site_bodyid == marker, 3] = 0
         self._camera = None
-        if render:
+        if image_size is not None:
             from dm_control.mujoco import MovableCamera
             drop_costly_effects(model, reflections=not fast_render)
             self._camera = MovableCamera(self._physics, image_size, image_size)

@@ -61,13 +61,14 @@ def load_task(domain, task, seed):
 
 class DMCEnv:
     """A dm_control task: reset() -> obs; step(a) -> obs, reward, terminated,
-    truncated, info. Observations hold `image` (uint8 HxWx3, unless `render`
-    is off) and the suite's state vectors as float32; actions are in [-1, 1];
-    rewards are summed over `action_repeat`; `time_limit` counts env steps.
+    truncated, info. Observations hold `image` (uint8, `image_size` square;
+    none without an `image_size`) and the suite's state vectors as float32;
+    actions are in [-1, 1]; rewards are summed over `action_repeat`;
+    `time_limit` counts env steps. `camera` -1 is the domain's usual view.
     """
 
-    def __init__(self, name, action_repeat=2, image_size=64, time_limit=1000,
-                 camera=-1, fast_render=False, seed=0, render=True):
+    def __init__(self, name, *, action_repeat, time_limit, seed, image_size=None,
+                 camera=-1, fast_render=False):
         from dm_control.mujoco.engine import Camera
         domain, task = split_task(name)
         self._env = load_task(domain, task, seed)
@@ -79,7 +80,7 @@ class DMCEnv:
         self._limit = time_limit
         self._steps = 0
         self._camera = None
-        if not render:
+        if image_size is None:
             return
         if camera < 0:
             camera = QUADRUPED_CAMERA if domain == 'quadruped' else 0

@@ -18,8 +18,8 @@ class EnvWorkerError(RuntimeError):
 
 def _car_racing(spec):
     from vmail_tf.envs.car_racing import CarRacingEnv
-    return CarRacingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
-                        spec['seed'])
+    return CarRacingEnv(action_repeat=spec['action_repeat'], image_size=spec['image_size'],
+                        time_limit=spec['time_limit'], seed=spec['seed'])
 
 
 def _mujoco_renderer(spec):
@@ -32,15 +32,16 @@ def _mujoco_renderer(spec):
 def _baoding(spec):
     _mujoco_renderer(spec)
     from vmail_tf.envs.baoding import BaodingEnv
-    return BaodingEnv(spec['action_repeat'], spec['image_size'], spec['time_limit'],
-                      spec['seed'])
+    return BaodingEnv(action_repeat=spec['action_repeat'], image_size=spec['image_size'],
+                      time_limit=spec['time_limit'], seed=spec['seed'])
 
 
 def _claw(spec):
     _mujoco_renderer(spec)
     from vmail_tf.envs.claw import ClawEnv
-    return ClawEnv(spec['task'], spec['action_repeat'], spec['image_size'],
-                   spec['time_limit'], spec['seed'], spec['fast_render'])
+    return ClawEnv(spec['task'], action_repeat=spec['action_repeat'],
+                   image_size=spec['image_size'], time_limit=spec['time_limit'],
+                   seed=spec['seed'], fast_render=spec['fast_render'])
 
 
 def _dmc(spec):

@@ -17,8 +17,8 @@ def flatten_state(obs):
                            for k in sorted(obs) if k != 'image'])
 
 
-def make_state_env(task, action_repeat=2, time_limit=1000, seed=0):
-    """A DMCEnv without rendering: observations are the suite's state vectors."""
+def make_state_env(task, action_repeat, time_limit, seed):
+    """A dmc or claw env without rendering: observations are its state vectors."""
     if 'dm_control' in sys.modules and os.environ.get('MUJOCO_GL') != 'disable':
         raise RuntimeError(
             'dm_control was imported with a renderer before make_state_env; '
@@ -27,13 +27,11 @@ def make_state_env(task, action_repeat=2, time_limit=1000, seed=0):
     suite_name, _, name = task.partition('_')
     if suite_name == 'claw':
         from vmail_tf.envs.claw import ClawEnv
-        return ClawEnv(task, action_repeat=action_repeat, time_limit=time_limit, seed=seed,
-                       render=False)
+        return ClawEnv(task, action_repeat=action_repeat, time_limit=time_limit, seed=seed)
     if suite_name != 'dmc':
         raise ValueError(f'state experts support dmc and claw tasks, not `{task}`')
     from vmail_tf.envs.dmc import DMCEnv
-    return DMCEnv(name, action_repeat=action_repeat, time_limit=time_limit,
-                  seed=seed, render=False)
+    return DMCEnv(name, action_repeat=action_repeat, time_limit=time_limit, seed=seed)
 
 
 def state_size(env):
