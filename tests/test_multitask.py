@@ -75,3 +75,38 @@ def test_a_multitask_run_collects_and_evaluates_every_task_and_resumes(tmp_path)
     for task in ('task0', 'task1'):
         assert f'eval/return/{task}' in keys and f'train/return/{task}' in keys
         assert f'train/{task}/d_expert' in keys
+
+
+def test_a_stop_between_tasks_leaves_the_first_tasks_new_episode_uncounted(tmp_path):
+    from vmail_tf import episodes
+    from vmail_tf.multitask import MultiTaskTrainer
+    from vmail_tf.stopping import StopRequested
+    # Episodes of 50 env steps: each 100-step round collects one per task,
+    # task 0 first. A stop asked for as task 1 starts its share of the round
+    # ending at env step 300 finds task 0's episode of that round on disk.
+    config = config_lib.merge(['dmc', 'multitask', 'debug'], [
+        ('time_limit', 50), ('action_repeat', 2), ('logdir', str(tmp_path / 'run')),
+        ('demo_cache', str(tmp_path / 'demos'))])
+    stopped = MultiTaskTrainer(config)
+    run = stopped.task_drivers[1].run
+
+    def stop_in_round_three(*args, **kwargs):
+        if stopped.step() == 200:
+            stopped.stop.requested = True
+        return run(*args, **kwargs)
+
+    stopped.task_drivers[1].run = stop_in_round_three
+    with pytest.raises(StopRequested):
+        stopped.run()
+    assert latest_checkpoint_value(tmp_path / 'run', 'env_step') == 200
+    assert latest_checkpoint_value(tmp_path / 'run', 'stored_episodes') == 4
+    folder = tmp_path / 'run' / 'train_episodes'
+    before = episodes.list_files(folder)
+    assert len(before) == 5
+    resumed = MultiTaskTrainer(config)
+    moved = list((tmp_path / 'run' / 'episodes_after_checkpoint').glob('*/*.npz'))
+    assert [path.name for path in moved] == [before[-1].name]
+    assert resumed.replay.num_agent_episodes == 4
+    resumed.run()
+    after = episodes.list_files(folder)
+    assert sum(episodes.env_steps(episodes.load(path), 2) for path in after) == 400

@@ -27,9 +27,11 @@ class Trainer(TrainerBase):
         self.round_start = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.owed_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.pretrain_done = tf.Variable(0, dtype=tf.int64, trainable=False)
-        # Agent episodes written to disk up to the checkpoint: the ones after
-        # it hold env steps the restored counters do not count.
+        # Agent episodes on disk whose env steps env_step counts; those of a
+        # chunk join it with the chunk's env steps, so a stop mid-chunk (a
+        # multi-task round collects task after task) leaves them uncounted.
         self.stored_episodes = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.chunk_episodes = 0
         super().__init__(config)
         self.driver = make_driver(config, 'train', config.envs)
         self.drivers.append(self.driver)
@@ -82,6 +84,8 @@ class Trainer(TrainerBase):
                     before + done, self.last_metrics, phase))
             step = before + taken
             self.env_step.assign(step)
+            self.stored_episodes.assign_add(self.chunk_episodes)
+            self.chunk_episodes = 0
             if step >= c.prefill:
                 self.owed_updates.assign(c.train_steps)
             self._finish_round(before, step, progress)
@@ -147,7 +151,7 @@ class Trainer(TrainerBase):
         suffix = f'/{task}' if task else ''
         for episode in finished:
             path = episodes.save(self.logdir / 'train_episodes', episode)
-            self.stored_episodes.assign_add(1)
+            self.chunk_episodes += 1
             self.replay.add_agent(path.name, episode)
             self.episode_stats[f'train/return{suffix}'].append(episodes.episode_return(episode))
             self.episode_stats[f'train/length{suffix}'].append(
