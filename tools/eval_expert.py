@@ -8,7 +8,7 @@ The env settings (action repeat, time limit) come from the configs.
 """
 import argparse
 
-from vmail_tf import config as config_lib
+from vmail_tf import config as config_lib, episodes
 from vmail_tf.demos import load_expert_policy
 from vmail_tf.experts.state_env import evaluate_on_states
 from vmail_tf.seeds import env_seed
@@ -22,8 +22,9 @@ def main():
     config = config_lib.parse_args(rest)
     expert, name = load_expert_policy(args.expert, config)
     mean, sd = evaluate_on_states(expert, config, args.episodes, env_seed('expert_check', 0))
-    print(f'{config.task} {name}: return {mean:.1f} ± {sd:.1f} over {args.episodes} '
-          f'episodes (action_repeat {config.action_repeat}, {config.time_limit} env steps)')
+    print(f'{config.task} {name}: return {mean:.1f} ± {sd:.1f} over '
+          f'{episodes.count_text(args.episodes)} (action_repeat {config.action_repeat}, '
+          f'{config.time_limit} env steps)')
 
 
 if __name__ == '__main__':
