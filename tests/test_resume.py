@@ -110,6 +110,32 @@ def test_a_kill_sets_aside_the_episodes_written_after_the_checkpoint(config):
     assert int(resumed.env_step.numpy()) == 400 and resumed.replay.num_agent_episodes == 2
 
 
+def test_a_checkpoint_without_the_episode_count_keeps_every_episode(config, caplog):
+    # A checkpoint as versions before `stored_episodes` wrote it, at env step 200.
+    first = Trainer(config_lib.Config(dict(config, steps=200)))
+    first.run()
+    counters = {name: v for name, v in first.counters().items() if name != 'stored_episodes'}
+    tf.train.CheckpointManager(tf.train.Checkpoint(agent=first.agent, **counters),
+                               first.manager.directory, max_to_keep=5).save(checkpoint_number=9)
+    resumed = Trainer(config)
+    assert resumed.manager.latest_checkpoint.endswith('ckpt-9')
+    assert 'predates the count of stored episodes: the 1 episode on disk' in caplog.text
+    assert int(resumed.stored_episodes.numpy()) == 1 and resumed.replay.num_agent_episodes == 1
+    resumed.run()
+    assert latest_checkpoint_value(config.logdir, 'stored_episodes') == 2
+    assert not pathlib.Path(config.logdir, 'episodes_after_checkpoint').exists()
+
+
+def test_a_checkpoint_without_a_counter_it_cannot_rebuild_is_refused(config):
+    first = Trainer(config_lib.Config(dict(config, steps=100)))
+    first.run()
+    counters = {name: v for name, v in first.counters().items() if name != 'owed_updates'}
+    tf.train.CheckpointManager(tf.train.Checkpoint(agent=first.agent, **counters),
+                               first.manager.directory, max_to_keep=5).save(checkpoint_number=9)
+    with pytest.raises(ResumeError, match=r'ckpt-9: it has no owed_updates counter'):
+        Trainer(config)
+
+
 def poisoned_after(dataset, good):
     """The run's batches, with NaN actions in the model batch after `good`
     batches: what a corrupt input would do inside the graph."""

@@ -3,6 +3,7 @@
 with evaluation and checkpoints on schedule. Everything is written under the
 run's logdir; re-running resumes, to the update (docs/design.md section 7)."""
 import functools
+import logging
 import time
 
 import numpy as np
@@ -15,6 +16,8 @@ from vmail_tf.logger import tile_videos
 from vmail_tf.progress import Progress
 from vmail_tf.schedule import crossed
 from vmail_tf.trainer_base import TrainerBase
+
+log = logging.getLogger(__name__)
 
 
 class Trainer(TrainerBase):
@@ -48,6 +51,16 @@ class Trainer(TrainerBase):
 
     def step(self):
         return int(self.env_step.numpy())
+
+    def counters_absent(self, path, names):
+        if names != ['stored_episodes']:
+            super().counters_absent(path, names)
+        # Versions before this counter kept every episode on disk in the replay.
+        count = len(episodes.list_files(self.logdir / 'train_episodes'))
+        self.stored_episodes.assign(count)
+        log.warning('%s predates the count of stored episodes: the %s on disk all '
+                    'stay in the replay, as that version kept them', path,
+                    episodes.count_text(count))
 
     def set_aside_unsaved_episodes(self, folder):
         """A kill loses the env steps since the last checkpoint, which the

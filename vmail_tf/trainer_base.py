@@ -150,16 +150,29 @@ class TrainerBase:
             log.warning('skipping unreadable checkpoint %s: %s', bad, problem)
         if path is None:
             return
+        reader = tf.train.load_checkpoint(path)
+        absent = [name for name in self.counters()
+                  if not reader.has_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE')]
+        present = {name: v for name, v in self.counters().items() if name not in absent}
         try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            tf.train.Checkpoint(agent=self.agent, **present).restore(
+                path).assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
             raise ResumeError(
                 f'cannot resume from {path}: it does not match this config '
                 f'(were network sizes or the task changed? see the earlier '
                 f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
                 f'different config. Detail: {str(e).splitlines()[0]}') from None
+        if absent:
+            self.counters_absent(path, absent)
         print(f'Resumed from {path} at {self.unit[:-1]} {self.step()}, '
               f'update {int(self.agent.step.numpy())}', flush=True)
+
+    def counters_absent(self, path, names):
+        """Sets counters that a checkpoint of an older version lacks, or
+        raises ResumeError; subclasses with such counters override this."""
+        raise ResumeError(f'cannot resume from {path}: it has no {", ".join(names)} '
+                          f'counter (written by another version of vmail_tf?)')
 
     def _state(self):
         """The counters that tell whether anything changed since a save."""
