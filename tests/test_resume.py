@@ -127,8 +127,8 @@ def test_a_checkpoint_without_the_episode_count_keeps_every_episode(config, capl
 
 
 def test_a_checkpoint_without_a_counter_it_cannot_rebuild_is_refused(config):
-    first = Trainer(config_lib.Config(dict(config, steps=100)))
-    first.run()
+    first = Trainer(config)
+    first.close()
     counters = {name: v for name, v in first.counters().items() if name != 'owed_updates'}
     tf.train.CheckpointManager(tf.train.Checkpoint(agent=first.agent, **counters),
                                first.manager.directory, max_to_keep=5).save(checkpoint_number=9)
