@@ -55,10 +55,15 @@ def newest_readable(paths):
     return None, skipped
 
 
+def counter_key(name):
+    """The checkpoint key of the tracked variable `name` ('env_step', 'agent/step')."""
+    return f'{name}/.ATTRIBUTES/VARIABLE_VALUE'
+
+
 def checkpoint_counter(path, name):
     """A counter in the checkpoint at `path` ('env_step', 'agent/step'),
     read without building the agent."""
-    return int(tf.train.load_checkpoint(path).get_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE'))
+    return int(tf.train.load_checkpoint(path).get_tensor(counter_key(name)))
 
 
 class TrainerBase:
@@ -151,8 +156,7 @@ class TrainerBase:
         if path is None:
             return
         reader = tf.train.load_checkpoint(path)
-        absent = [name for name in self.counters()
-                  if not reader.has_tensor(f'{name}/.ATTRIBUTES/VARIABLE_VALUE')]
+        absent = [name for name in self.counters() if not reader.has_tensor(counter_key(name))]
         present = {name: v for name, v in self.counters().items() if name not in absent}
         try:
             tf.train.Checkpoint(agent=self.agent, **present).restore(
