@@ -14,13 +14,22 @@ def test_episode_round_trip_and_file_name(tmp_path):
     episode = make_episode(11, action_size=2)
     episode['height'] = np.linspace(0, 1, 11, dtype=np.float32)[:, None]
     path = episodes.save(tmp_path, episode)
-    assert re.fullmatch(r'\d{8}T\d{6}-[0-9a-f]{32}-11\.npz', path.name)
+    assert re.fullmatch(r'\d{8}T\d{6}\.\d{6}-[0-9a-f]{32}-11\.npz', path.name)
     loaded = episodes.load(path)
     assert sorted(loaded) == sorted(episode)
     for key in episode:
         np.testing.assert_array_equal(loaded[key], episode[key])
         assert loaded[key].dtype == episode[key].dtype
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_episodes_saved_within_one_second_list_in_save_order(tmp_path):
+    # resume counts the first N files as the checkpoint's episodes
+    saved = [episodes.save(tmp_path, make_episode(3, seed=i)) for i in range(8)]
+    assert episodes.list_files(tmp_path) == saved
+    older = tmp_path / f'{saved[0].name.split(".")[0]}-{"0" * 32}-3.npz'
+    older.write_bytes(saved[0].read_bytes())  # a name from before the microseconds
+    assert episodes.list_files(tmp_path)[0] == older
 
 
 def test_save_rejects_ragged_episodes_and_writes_nothing(tmp_path):

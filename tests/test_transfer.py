@@ -1,6 +1,7 @@
 """Transfer from a multi-task source run to a new task with no env steps."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -65,6 +66,26 @@ def test_the_world_model_starts_from_the_source_run(source, tmp_path):
         np.testing.assert_array_equal(kernel.numpy(), saved)
     finally:
         trainer.close()
+
+
+def test_episodes_a_killed_source_wrote_after_its_checkpoint_are_left_out(source, tmp_path):
+    from vmail_tf import config as config_lib
+    from vmail_tf import episodes
+    from vmail_tf.transfer import TransferTrainer
+    killed = tmp_path / 'source'
+    shutil.copytree(source / 'source', killed)
+    counted = len(episodes.list_files(killed / 'train_episodes'))
+    newest = episodes.list_files(killed / 'train_episodes')[-1]
+    shutil.copy(newest, killed / 'train_episodes' / f'99991231T235959-after-{newest.name}')
+    config = config_lib.merge(['dmc', 'walker', 'transfer', 'debug'], [
+        ('time_limit', 100), ('transfer_from', str(killed)),
+        ('logdir', str(tmp_path / 'target')), ('demo_cache', str(source / 'demos'))])
+    trainer = TransferTrainer(config)
+    try:
+        assert trainer.replay.num_agent_episodes == counted
+    finally:
+        trainer.close()
+    assert len(episodes.list_files(killed / 'train_episodes')) == counted + 1  # left on disk
 
 
 def test_a_source_with_another_model_size_or_no_run_is_refused(source, tmp_path):

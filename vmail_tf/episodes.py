@@ -38,7 +38,9 @@ def env_steps(episode, action_repeat):
 
 
 def filename(episode):
-    stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
+    # Microseconds keep episodes saved within one second in order; names
+    # from before them ('...T043115-') still sort first within their second.
+    stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
     return f'{stamp}-{uuid.uuid4().hex}-{episode_length(episode)}.npz'
 
 
@@ -133,12 +135,16 @@ def set_aside(paths, directory):
 
 
 def load_directory(directory, newest_steps=None, failures=None, quiet=False):
-    """Loads the episodes of `directory` that load cleanly, warning about
-    (unless `quiet`) and skipping the rest (files are never deleted; with a
-    `failures` list, each is also appended there as (path, error)). With
-    `newest_steps`, loads only the newest episodes that together hold at
-    most that many steps. Returns a list of (path, episode)."""
-    files = list_files(directory)
+    """Loads the episodes of `directory` that load cleanly (see `load_files`)."""
+    return load_files(list_files(directory), newest_steps, failures, quiet)
+
+
+def load_files(files, newest_steps=None, failures=None, quiet=False):
+    """Loads the episode `files` (oldest first) that load cleanly, warning
+    about (unless `quiet`) and skipping the rest (files are never deleted;
+    with a `failures` list, each is also appended there as (path, error)).
+    With `newest_steps`, loads only the newest episodes that together hold
+    at most that many steps. Returns a list of (path, episode)."""
     if newest_steps is not None:
         files = files[::-1]
     loaded, total = [], 0

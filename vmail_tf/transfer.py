@@ -4,6 +4,7 @@ source run, fine-tuned on the target demos and the source run's data, and a
 fresh discriminator, actor and value trained on its rollouts. The
 environment is stepped only to measure the policy; those episodes are
 neither stored nor trained on."""
+import logging
 import pathlib
 
 import tensorflow as tf
@@ -13,7 +14,9 @@ from vmail_tf import demos, episodes
 from vmail_tf.agent import Agent
 from vmail_tf.config import ConfigError
 from vmail_tf.multitask import source_task_configs
-from vmail_tf.trainer_base import TrainerBase
+from vmail_tf.trainer_base import TrainerBase, counter_key, newest_readable
+
+log = logging.getLogger(__name__)
 
 # Keys that shape the world model or its data: a target run must share them
 # with its source run.
@@ -31,15 +34,33 @@ def source_run(config):
         source = config_lib.load_run_config(logdir)
     except FileNotFoundError as e:
         raise ConfigError(f'transfer_from: {e}') from None
-    checkpoint = tf.train.latest_checkpoint(str(logdir / 'checkpoint'))
+    state = tf.train.get_checkpoint_state(str(logdir / 'checkpoint'))
+    checkpoint, skipped = newest_readable(list(state.all_model_checkpoint_paths) if state else [])
+    for bad, problem in skipped:
+        log.warning('transfer_from: skipping unreadable checkpoint %s: %s', bad, problem)
     if checkpoint is None:
-        raise ConfigError(f'transfer_from: no checkpoint in {logdir / "checkpoint"}')
+        raise ConfigError(f'transfer_from: no readable checkpoint in {logdir / "checkpoint"}')
     different = [f'{k} ({source[k]!r} there, {config[k]!r} here)'
                  for k in SHARED_KEYS if source[k] != config[k]]
     if different:
         raise ConfigError(f'transfer_from {logdir}: the source run differs in '
                           f'{", ".join(different)}')
     return logdir, source, checkpoint
+
+
+def source_agent_files(logdir, checkpoint):
+    """The source run's agent episode files that `checkpoint` counts. A
+    source killed after it wrote more leaves them on disk until it resumes
+    (which sets them aside); the checkpoint's model never trained on them."""
+    files = episodes.list_files(logdir / 'train_episodes')
+    reader = tf.train.load_checkpoint(checkpoint)
+    if not reader.has_tensor(counter_key('stored_episodes')):
+        return files  # versions before the count kept every file in the replay
+    counted = int(reader.get_tensor(counter_key('stored_episodes')))
+    if len(files) > counted:
+        print(f'Leaving out the {episodes.count_text(len(files) - counted)} of '
+              f'{logdir / "train_episodes"} written after {checkpoint}', flush=True)
+    return files[:counted]
 
 
 class TransferTrainer(TrainerBase):
@@ -59,8 +80,8 @@ class TransferTrainer(TrainerBase):
             for episode in experts:
                 self.replay.add_expert(episode, pool=f'source{i}')
             print(f'{len(experts)} source expert episodes from {folder}', flush=True)
-        for path, episode in episodes.load_directory(
-                self.source_logdir / 'train_episodes', newest_steps=config.replay_capacity):
+        files = source_agent_files(self.source_logdir, source_checkpoint)
+        for path, episode in episodes.load_files(files, newest_steps=config.replay_capacity):
             self.replay.add_agent(path.name, episode)
         print(f'{self.replay.num_agent_episodes} source agent episodes in replay', flush=True)
         if self.step() == 0:  # a resumed transfer run has its own checkpoint
