@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from vmail_tf import config as config_lib
-from vmail_tf import losses, methods, networks, precision
+from vmail_tf import losses, methods, networks, pixel_sac, precision
 from vmail_tf.agent import preprocess
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import probe_action_size
@@ -80,9 +80,10 @@ def step_flops(config, action_size):
     c, d = config, config.cnn_depth
     feat = c.stoch_size + c.deter_size
     encoder, hw, channels = 0, c.image_size, 3
+    kernel = networks.ENCODER_KERNEL
     for m in networks.ENCODER_LAYERS[c.image_size]:
-        hw = (hw - 4) // 2 + 1
-        encoder += _conv(hw, m * d, 4, channels)
+        hw = (hw - kernel) // 2 + 1
+        encoder += _conv(hw, m * d, kernel, channels)
         channels = m * d
     embed = hw * hw * channels
     first, deconvs = networks.DECODER_LAYERS[c.image_size]
@@ -113,11 +114,11 @@ def pixel_sac_flops(config, action_size):
     """The same count for one update of the model-free baselines: encoder
     passes on (B, 64, 64, 3 * stack) frames, the critics, actor and D."""
     c, d = config, config.sac_conv_depth
-    hw = (c.image_size - 3) // 2 + 1
-    encoder = _conv(hw, d, 3, 3 * c.frame_stack)
-    for _ in range(3):
-        hw -= 2
-        encoder += _conv(hw, d, 3, d)
+    encoder, hw, channels = 0, c.image_size, 3 * c.frame_stack
+    for kernel, stride in pixel_sac.ENCODER_CONVS:
+        hw = (hw - kernel) // stride + 1
+        encoder += _conv(hw, d, kernel, channels)
+        channels = d
     encoder += _dense([hw * hw * d, c.sac_feature_dim])
     pair = c.sac_feature_dim + action_size
     critic = _mlp(pair, c.sac_units, c.sac_layers, 1)

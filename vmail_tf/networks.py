@@ -31,6 +31,7 @@ def _unfold(x, batch_shape, keep):
 # Channel multipliers of the encoder's convolutions (kernel 4, stride 2) per
 # image size: 64 -> 31 -> 14 -> 6 -> 2, and 128 -> 63 -> 30 -> 14 -> 6 -> 2.
 ENCODER_LAYERS = {64: (1, 2, 4, 8), 128: (1, 2, 4, 8, 16)}
+ENCODER_KERNEL = 4
 # The decoder per image size: channels (x depth) of the 5x5 map that its
 # first layer makes from the features, then (channels x depth, kernel) of
 # each stride-2 transposed convolution; the last makes the 3 colour channels.
@@ -52,7 +53,7 @@ class ConvEncoder(tf.Module):
     def __init__(self, depth, image_size, name='encoder'):
         super().__init__(name=name)
         _check_size(image_size)
-        self.convs = [layers.Conv2D(m * depth, 4, 2, activation='relu')
+        self.convs = [layers.Conv2D(m * depth, ENCODER_KERNEL, 2, activation='relu')
                       for m in ENCODER_LAYERS[image_size]]
 
     def __call__(self, image):

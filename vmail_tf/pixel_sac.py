@@ -19,6 +19,10 @@ from vmail_tf.networks import MLP
 from vmail_tf.optim import Optimizer, VariableModule
 
 
+# (kernel, stride) of the encoder's convolutions.
+ENCODER_CONVS = ((3, 2), (3, 1), (3, 1), (3, 1))
+
+
 class PixelEncoder(tf.Module):
     """Frames (..., H, W, 3 * stack) uint8 -> features (..., feature_dim):
     a 3x3 stride-2 conv and three 3x3 stride-1 convs (ReLU), then a linear
@@ -26,9 +30,8 @@ class PixelEncoder(tf.Module):
 
     def __init__(self, depth, feature_dim, name='encoder'):
         super().__init__(name=name)
-        conv = keras.layers.Conv2D
-        self.convs = [conv(depth, 3, 2, activation='relu')] + [
-            conv(depth, 3, 1, activation='relu') for _ in range(3)]
+        self.convs = [keras.layers.Conv2D(depth, kernel, stride, activation='relu')
+                      for kernel, stride in ENCODER_CONVS]
         self.dense = keras.layers.Dense(feature_dim)
         self.norm = keras.layers.LayerNormalization()
 
