@@ -41,6 +41,20 @@ def test_rows_give_the_last_return_of_each_run_as_a_share_of_the_expert(tmp_path
     assert out.read_text() == text + '\n'
 
 
+def test_an_oracle_row_gives_each_row_a_share_of_its_return(tmp_path):
+    transfer = run(tmp_path / 't', [(200, 60.0)], 'transfer')
+    oracle = run(tmp_path / 'oracle', [(2000, 80.0)], 'vmail')
+    rows = transfer_table.main(['--expert', '100', '--runs', 'transfer', transfer,
+                                '--runs', 'oracle', oracle, '--oracle', 'oracle']).splitlines()
+    assert rows[0] == '| method | runs | return | % of expert (100.0) | % of oracle | taken at |'
+    assert rows[1] == '|---|---|---|---|---|---|'
+    assert rows[2] == '| transfer | 1 | 60.0 | 60 % | 75 % | 200 updates |'  # 60 / 80
+    assert rows[3] == '| oracle | 1 | 80.0 | 80 % | 100 % | 2000 env steps |'
+    with pytest.raises(SystemExit, match=r"--oracle 'V-MAIL' names no row \(rows: transfer, oracle\)"):
+        transfer_table.main(['--expert', '100', '--runs', 'transfer', transfer,
+                             '--runs', 'oracle', oracle, '--oracle', 'V-MAIL'])
+
+
 def test_bad_inputs_are_named(tmp_path, capsys):
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps({'return': 1.0}))

@@ -5,14 +5,15 @@ target task as a share of the target expert's return.
         --runs 'V-MAIL transfer' RUN [RUN ...] \\
         --runs 'BC' RUN [RUN ...] \\
         --evals 'policy transfer' EVAL.json [EVAL.json ...] \\
-        --runs 'V-MAIL (oracle)' RUN [RUN ...] [--out table.md]
+        --runs 'V-MAIL (oracle)' RUN [RUN ...] [--oracle 'V-MAIL (oracle)'] [--out table.md]
 
 --runs: runs (one per seed) whose metrics.jsonl holds eval/return; a run
 counts with its last evaluation. --evals: results of
 `python -m vmail_tf.evaluate --json` (e.g. a source policy run on the
 target task with --task). --expert: a number, or a demos.json (its
-mean_return). Rows keep the order given; the table is printed and, with
---out, written.
+mean_return). --oracle: a row's name; each row's mean as a share of that
+row's gets a column too. Rows keep the order given; the table is printed
+and, with --out, written.
 """
 import argparse
 import json
@@ -69,19 +70,28 @@ def eval_result(path):
     return float(record['return']), f"{record['episodes']} episodes on {record['task']}"
 
 
-def table(rows, expert):
+def table(rows, expert, oracle=None):
     """Markdown: method, runs, return mean ± sd (sd only over two or more),
-    % of the expert, and where each value was taken."""
-    lines = [f'| method | runs | return | % of expert ({expert:.1f}) | taken at |',
-             '|---|---|---|---|---|']
+    % of the expert, % of the row named `oracle` (if given), and where each
+    value was taken."""
+    read_rows = []
     for kind, name, paths in rows:
         read = run_result if kind == '--runs' else eval_result
         results = [read(p) for p in paths]
-        values = np.array([value for value, _ in results])
+        read_rows.append((name, np.array([value for value, _ in results]),
+                          ', '.join(sorted({w for _, w in results}))))
+    means = {name: values.mean() for name, values, _ in read_rows}
+    if oracle is not None and oracle not in means:
+        raise ValueError(f'--oracle {oracle!r} names no row (rows: {", ".join(means)})')
+    oracle_head = f' % of {oracle} |' if oracle else ''
+    lines = [f'| method | runs | return | % of expert ({expert:.1f}) |{oracle_head} taken at |',
+             '|---|---|---|---|' + ('---|' if oracle else '') + '---|']
+    for name, values, where in read_rows:
         spread = f' ± {values.std():.1f}' if len(values) > 1 else ''
-        where = ', '.join(sorted({w for _, w in results}))
+        share = (f" {percent_of_expert(values.mean(), means[oracle]) or '–'} |"
+                 if oracle else '')
         lines.append(f'| {name} | {len(values)} | {values.mean():.1f}{spread} '
-                     f"| {percent_of_expert(values.mean(), expert) or '–'} | {where} |")
+                     f"| {percent_of_expert(values.mean(), expert) or '–'} |{share} {where} |")
     return '\n'.join(lines)
 
 
@@ -92,12 +102,14 @@ def main(argv=None):
     for flag, what in (('--runs', 'LOGDIR'), ('--evals', 'EVAL_JSON')):
         parser.add_argument(flag, nargs='+', action=AddRow, dest='rows',
                             metavar=('NAME', what), help=f'a row: its name, then its {what}s')
+    parser.add_argument('--oracle', metavar='NAME',
+                        help="a row's name: add each row's share of its return")
     parser.add_argument('--out', type=pathlib.Path, help='also write the table here')
     args = parser.parse_args(argv)
     if not args.rows:
         parser.error('give at least one --runs or --evals row')
     try:
-        text = table(args.rows, expert_return(args.expert))
+        text = table(args.rows, expert_return(args.expert), args.oracle)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f'error: {e}')
     print(text)
