@@ -47,6 +47,9 @@ def test_sac_formulas_by_hand():
     target = sac_losses.soft_q_target(1.0, 1.0, 0.9, tf.constant(2.0), tf.constant(3.0),
                                       0.5, tf.constant(-1.0))
     assert float(target) == pytest.approx(1.0 + 0.9 * (2.0 + 0.5))
+    terminal = sac_losses.soft_q_target(1.0, 0.0, 0.9, tf.constant(2.0), tf.constant(3.0),
+                                        0.5, tf.constant(-1.0))
+    assert float(terminal) == 1.0  # no bootstrap past a termination
     loss = sac_losses.critic_loss(tf.constant([1.0]), tf.constant([3.0]), tf.constant([2.0]))
     assert float(loss) == pytest.approx(0.5 * (1 + 1))
     actor = sac_losses.actor_loss(0.5, tf.constant([-2.0]), tf.constant([4.0]),
@@ -58,13 +61,16 @@ def test_sac_formulas_by_hand():
 
 def test_transitions_stack_frames_and_pair_the_action_taken():
     episode = make_episode(8, action_size=2, image_size=4)
-    window = {k: tf.constant(episode[k][None, 2:6]) for k in ('image', 'action')}
+    episode['discount'][5] = 0.0  # entry 5 ends the episode by termination
+    window = {k: tf.constant(episode[k][None, 2:6]) for k in ('image', 'action', 'discount')}
     batch = transitions(window, 3)
     # entries 2, 3, 4 form the observation (oldest first), 3, 4, 5 the next
     # one; the action taken at entry 4 is stored at entry 5
     np.testing.assert_array_equal(batch['obs'][0, 0, 0], [2, 2, 2, 3, 3, 3, 4, 4, 4])
     np.testing.assert_array_equal(batch['next_obs'][0, 0, 0], [3, 3, 3, 4, 4, 4, 5, 5, 5])
     np.testing.assert_array_equal(batch['action'][0], [5, 5])
+    assert float(batch['continuation'][0]) == 0.0
+    assert float(transitions({k: v[:, :3] for k, v in window.items()}, 2)['continuation'][0]) == 1
     assert stack_frames(window['image'][:, :3]).shape == (1, 4, 4, 9)
 
 
@@ -95,7 +101,8 @@ def dac_batches(seed=0):
 
     def part(offset):
         image = rng.integers(0, 128, (4, 4, 64, 64, 3), dtype=np.uint8) + offset
-        return {'image': image, 'action': rng.uniform(-1, 1, (4, 4, 2)).astype(np.float32)}
+        return {'image': image, 'action': rng.uniform(-1, 1, (4, 4, 2)).astype(np.float32),
+                'discount': np.ones((4, 4), np.float32)}
 
     return {'agent': part(0), 'expert': part(127)}
 

@@ -25,7 +25,7 @@ class DACAgent(PixelSAC):
                                              'disc_encoder')
             self.disc_encoder(self.initial_policy_state(1))
             disc_modules.append(self.disc_encoder)
-        self.disc_opt = self.optimizer('disc_opt', disc_modules, c.disc_lr)
+        self.disc_opt = self.make_optimizer('disc_opt', disc_modules, c.disc_lr)
         self.optimizers.append(self.disc_opt)
         self.finish_init()
 
@@ -49,7 +49,10 @@ class DACAgent(PixelSAC):
                 self.discriminator, expert_inputs, agent_inputs, c.disc_penalty,
                 c.disc_penalty_scale, self.rng)
         metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, objective)
-        # The updated D on the features computed before its update.
+        # The reward is the updated D's. Its own encoder moved too; the
+        # shared one did not (D's loss does not train it).
+        if c.dac_separate_encoder:
+            agent_inputs = tf.concat([self.disc_features(agent['obs']), agent['action']], -1)
         reward = tf.stop_gradient(losses.discriminator_reward(
             self.discriminator(agent_inputs)[..., 0], c.disc_reward))
         metrics.update(self.sac_update(agent, reward))

@@ -24,7 +24,7 @@ ENCODER_CONVS = ((3, 2), (3, 1), (3, 1), (3, 1))
 
 
 class PixelEncoder(tf.Module):
-    """Frames (..., H, W, 3 * stack) uint8 -> features (..., feature_dim):
+    """Frames (B, H, W, 3 * stack) uint8 -> features (B, feature_dim):
     a 3x3 stride-2 conv and three 3x3 stride-1 convs (ReLU), then a linear
     layer, LayerNorm and tanh (DrQ's encoder)."""
 
@@ -66,24 +66,27 @@ def transitions(window, frame_stack):
     """Transitions from windows of `frame_stack` + 1 entries (B, S + 1, ...):
     the observation is the stack of entries 0..S-1, the next observation that
     of entries 1..S, and the action taken at entry S - 1 is stored at entry S
-    (docs/design.md section 4)."""
+    (docs/design.md section 4), with the discount there: 0 if the next
+    observation ends the episode by termination."""
     image = window['image']
     return {'obs': stack_frames(image[:, :frame_stack]),
             'next_obs': stack_frames(image[:, 1:frame_stack + 1]),
-            'action': window['action'][:, frame_stack]}
+            'action': window['action'][:, frame_stack],
+            'continuation': window['discount'][:, frame_stack]}
 
 
 class PixelSAC(tf.Module):
     """The learner. `sac_update(batch, reward)` is one update on transitions
-    ({'obs', 'action', 'next_obs'}, rewards given); subclasses' `_train`
-    builds the batch and the rewards. Environments here have no terminal
-    states (episodes end by time limits), so every target bootstraps."""
+    ({'obs', 'action', 'next_obs', 'continuation'}, rewards given);
+    subclasses' `_train` builds the batch and the rewards. A target
+    bootstraps unless the next observation ends its episode by termination
+    (Car Racing's car leaving the field; time limits do not count)."""
 
     def __init__(self, name, config, action_size):
         super().__init__(name=name)
         c = self.config = config
         self.action_size = action_size
-        self.policy_name, self.loss_scaling = precision.set_policy('32')  # float32 only
+        self.policy_name, _ = precision.set_policy('32')  # float32 only (ModelFreeTrainer checks)
         self.rng = tf.random.Generator.from_seed(config.seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
         encoder = lambda name: PixelEncoder(c.sac_conv_depth, c.sac_feature_dim, name)
@@ -104,18 +107,18 @@ class PixelSAC(tf.Module):
         self.actor(pair[:, :c.sac_feature_dim])
         sac_losses.soft_update([self.encoder], [self.target_encoder], 1.0)
         sac_losses.soft_update(self.critics, self.targets, 1.0)
-        self.critic_opt = self.optimizer('critic_opt', [self.encoder] + self.critics, c.sac_lr)
-        self.actor_opt = self.optimizer('actor_opt', [self.actor], c.sac_lr)
-        self.alpha_opt = self.optimizer('alpha_opt', [VariableModule(self.log_alpha)], c.sac_lr)
+        self.critic_opt = self.make_optimizer('critic_opt', [self.encoder] + self.critics, c.sac_lr)
+        self.actor_opt = self.make_optimizer('actor_opt', [self.actor], c.sac_lr)
+        self.alpha_opt = self.make_optimizer('alpha_opt', [VariableModule(self.log_alpha)], c.sac_lr)
         self.optimizers = [self.critic_opt, self.actor_opt, self.alpha_opt]
         # The actor updates every `sac_actor_every` steps; its last metrics are
         # reported in between.
         self.actor_metrics = {k: tf.Variable(0.0, trainable=False, name=k)
                               for k in ('actor_loss', 'actor_grad_norm', 'entropy')}
 
-    def optimizer(self, name, modules, lr):
+    def make_optimizer(self, name, modules, lr):
         return Optimizer(name, modules, lr, self.config.sac_grad_clip, self.config.sac_adam_eps,
-                         False)
+                         loss_scaling=False)
 
     def finish_init(self):
         """Builds the optimisers' slots and the graphs; subclasses call it
@@ -168,7 +171,7 @@ class PixelSAC(tf.Module):
         next_action, next_log_prob = dists.tanh_normal_sample_and_log_prob(
             next_mean, next_std, self.rng)
         target = sac_losses.soft_q_target(
-            reward, 1.0, c.discount, *sac_losses.q_values(
+            reward, batch['continuation'], c.discount, *sac_losses.q_values(
                 self.targets, self.target_encoder(batch['next_obs']), next_action),
             alpha, next_log_prob)
         with tf.GradientTape() as tape:
@@ -179,6 +182,8 @@ class PixelSAC(tf.Module):
                    'critic_loss': critic_loss, 'q_mean': tf.reduce_mean(q1),
                    'reward_mean': tf.reduce_mean(reward), 'alpha': alpha}
         if self.step % c.sac_actor_every == 0:
+            # The features from before this critic step (DrQ encodes again
+            # after it): one encoder pass saved, one encoder step behind.
             self._actor_update(tf.stop_gradient(features), alpha)
         metrics.update({k: v.read_value() for k, v in self.actor_metrics.items()})
         if self.step % c.sac_target_every == 0:

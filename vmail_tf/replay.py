@@ -13,7 +13,7 @@ import numpy as np
 
 from vmail_tf import episodes as episodes_lib
 
-KEYS = ('image', 'action')
+KEYS = ('image', 'action', 'discount')
 
 
 class Replay:

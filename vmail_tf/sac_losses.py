@@ -22,10 +22,11 @@ def q_values(critics, inputs, action):
     return [net(pair)[..., 0] for net in critics]
 
 
-def soft_q_target(reward, discount, gamma, next_q1, next_q2, alpha, next_log_prob):
-    """r + gamma * discount * (min(Q1', Q2') - alpha * log pi(a'|s')), no gradient."""
+def soft_q_target(reward, continuation, gamma, next_q1, next_q2, alpha, next_log_prob):
+    """r + gamma * continuation * (min(Q1', Q2') - alpha * log pi(a'|s')), no
+    gradient; `continuation` is 0 where the next state ends the episode."""
     soft_value = tf.minimum(next_q1, next_q2) - alpha * next_log_prob
-    return tf.stop_gradient(reward + gamma * discount * soft_value)
+    return tf.stop_gradient(reward + gamma * continuation * soft_value)
 
 
 def critic_loss(q1, q2, target):
@@ -45,6 +46,6 @@ def temperature_loss(log_alpha, log_prob, target_entropy):
 
 def soft_update(sources, targets, tau):
     """target <- tau * source + (1 - tau) * target, variable by variable."""
-    for source, target in zip(sources, targets):
-        for s, t in zip(source.trainable_variables, target.trainable_variables):
+    for source, target in zip(sources, targets, strict=True):
+        for s, t in zip(source.trainable_variables, target.trainable_variables, strict=True):
             t.assign(tau * s + (1 - tau) * t)

@@ -7,8 +7,8 @@ from vmail_tf.pixel_sac import PixelSAC, transitions
 
 
 def balanced_batch(agent, expert):
-    """The first half of an expert and of an agent batch of transitions,
-    concatenated, with rewards 1 (expert) and 0 (agent)."""
+    """The first half of an expert and of an agent batch (windows or
+    transitions), concatenated, with rewards 1 (expert) and 0 (agent)."""
     half = tf.shape(agent['action'])[0] // 2
     batch = {k: tf.concat([expert[k][:half], agent[k][:half]], 0) for k in agent}
     reward = tf.concat([tf.ones([half]), tf.zeros([half])], 0)
@@ -22,7 +22,6 @@ class SQILAgent(PixelSAC):
         self.finish_init()
 
     def _train(self, data):
-        c = self.config
-        batch, reward = balanced_batch(transitions(data['agent'], c.frame_stack),
-                                       transitions(data['expert'], c.frame_stack))
-        return self.sac_update(self.augment(batch), reward)
+        windows, reward = balanced_batch(data['agent'], data['expert'])
+        return self.sac_update(self.augment(transitions(windows, self.config.frame_stack)),
+                               reward)
