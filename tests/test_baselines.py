@@ -146,6 +146,8 @@ def test_baselines_refuse_settings_they_cannot_honour(tmp_path):
     with pytest.raises(ConfigError, match=r'`prefill` \(100\) must be at least `time_limit` '
                                           r'\(\d+\) for method sqil'):
         ModelFreeTrainer(baseline_config(tmp_path, 'sqil', ('prefill', 100)))
+    with pytest.raises(ConfigError, match=r'`sac_batch_size` \(15\) must be even for method sqil'):
+        ModelFreeTrainer(baseline_config(tmp_path, 'sqil', ('sac_batch_size', 15)))
     assert not (tmp_path / 'dac').exists() and not (tmp_path / 'sqil').exists()
 
 

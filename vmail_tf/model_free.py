@@ -28,6 +28,10 @@ class ModelFreeTrainer(Trainer):
                 f'config key `prefill` ({config.prefill}) must be at least `time_limit` '
                 f'({config.time_limit}) for method {config.method}: the replay holds '
                 f'finished episodes, and the first update needs one')
+        if config.method == 'sqil' and config.sac_batch_size % 2:
+            raise ConfigError(
+                f'config key `sac_batch_size` ({config.sac_batch_size}) must be even for '
+                f'method sqil: its batches are half expert, half agent transitions')
         super().__init__(config)
 
     def make_agent(self, action_size):
