@@ -45,9 +45,10 @@ def random_batch(config, action_size, seed=0):
     b, t, parts = batch_layout(config)
     size = config.image_size
 
-    def part(length):
+    def part(length):  # the replay's keys (`replay.KEYS`)
         return {'image': rng.integers(0, 256, (b, length, size, size, 3), dtype=np.uint8),
-                'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32)}
+                'action': rng.uniform(-1, 1, (b, length, action_size)).astype(np.float32),
+                'discount': np.ones((b, length), np.float32)}
 
     return {name: part(t + (name != 'model')) for name in parts}
 
