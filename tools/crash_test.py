@@ -25,12 +25,11 @@ import subprocess
 import sys
 import time
 
-import tensorflow as tf
 
 from vmail_tf import config as config_lib
 from vmail_tf import episodes, precision
 from vmail_tf.logger import drop_partial_last_line
-from vmail_tf.trainer_base import checkpoint_counter, newest_readable
+from vmail_tf.trainer_base import checkpoint_counter, newest_readable, recorded_checkpoints
 
 # Exact chunks (100 env steps = 50 agent steps), more updates per round than
 # debug's 2, and an evaluation and checkpoint every round, so that kills
@@ -54,9 +53,7 @@ def command(blocks, overrides, logdir, steps, demo_cache):
 def checkpoint_counters(logdir):
     """(env step, update) of the newest readable checkpoint, the number of
     damaged checkpoints, or (None, None, damaged) when none is readable."""
-    state = tf.train.get_checkpoint_state(str(logdir / 'checkpoint'))
-    paths = list(state.all_model_checkpoint_paths) if state else []
-    path, skipped = newest_readable(paths)
+    path, skipped = newest_readable(recorded_checkpoints(logdir / 'checkpoint'))
     if path is None:
         return None, None, len(skipped)
     return (checkpoint_counter(path, 'env_step'), checkpoint_counter(path, 'agent/step'),

@@ -43,6 +43,12 @@ def unreadable(path):
     return None
 
 
+def recorded_checkpoints(folder):
+    """The checkpoint paths a CheckpointManager recorded in `folder`, oldest first."""
+    state = tf.train.get_checkpoint_state(str(folder))
+    return list(state.all_model_checkpoint_paths) if state else []
+
+
 def newest_readable(paths):
     """The newest of the checkpoint `paths` (oldest first) that reads back
     whole, or None; and (path, problem) for each newer one skipped."""
@@ -60,10 +66,14 @@ def counter_key(name):
     return f'{name}/.ATTRIBUTES/VARIABLE_VALUE'
 
 
-def checkpoint_counter(path, name):
+def checkpoint_counter(path, name, absent=None):
     """A counter in the checkpoint at `path` ('env_step', 'agent/step'),
-    read without building the agent."""
-    return int(tf.train.load_checkpoint(path).get_tensor(counter_key(name)))
+    read without building the agent; `absent` if a version before that
+    counter wrote it (None: an error)."""
+    reader = tf.train.load_checkpoint(path)
+    if absent is not None and not reader.has_tensor(counter_key(name)):
+        return absent
+    return int(reader.get_tensor(counter_key(name)))
 
 
 class TrainerBase:

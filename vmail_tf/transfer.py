@@ -14,7 +14,8 @@ from vmail_tf import demos, episodes
 from vmail_tf.agent import Agent
 from vmail_tf.config import ConfigError
 from vmail_tf.multitask import source_task_configs
-from vmail_tf.trainer_base import TrainerBase, counter_key, newest_readable
+from vmail_tf.trainer_base import (TrainerBase, checkpoint_counter, newest_readable,
+                                   recorded_checkpoints)
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,7 @@ def source_run(config):
         source = config_lib.load_run_config(logdir)
     except FileNotFoundError as e:
         raise ConfigError(f'transfer_from: {e}') from None
-    state = tf.train.get_checkpoint_state(str(logdir / 'checkpoint'))
-    checkpoint, skipped = newest_readable(list(state.all_model_checkpoint_paths) if state else [])
+    checkpoint, skipped = newest_readable(recorded_checkpoints(logdir / 'checkpoint'))
     for bad, problem in skipped:
         log.warning('transfer_from: skipping unreadable checkpoint %s: %s', bad, problem)
     if checkpoint is None:
@@ -53,10 +53,8 @@ def source_agent_files(logdir, checkpoint):
     source killed after it wrote more leaves them on disk until it resumes
     (which sets them aside); the checkpoint's model never trained on them."""
     files = episodes.list_files(logdir / 'train_episodes')
-    reader = tf.train.load_checkpoint(checkpoint)
-    if not reader.has_tensor(counter_key('stored_episodes')):
-        return files  # versions before the count kept every file in the replay
-    counted = int(reader.get_tensor(counter_key('stored_episodes')))
+    # Versions before the count kept every file in the replay.
+    counted = checkpoint_counter(checkpoint, 'stored_episodes', absent=len(files))
     if len(files) > counted:
         print(f'Leaving out the {episodes.count_text(len(files) - counted)} of '
               f'{logdir / "train_episodes"} written after {checkpoint}', flush=True)
