@@ -29,13 +29,21 @@ def source(tmp_path_factory):
 
 
 def test_transfer_trains_from_the_source_model_without_env_steps(source, tmp_path):
+    """The paper's walker family: sources stand and run, target walk at 2-4 m/s
+    (demos of a zero policy: the target has no built-in expert)."""
+    from vmail_tf import config as config_lib
+    from vmail_tf import demos
     target = tmp_path / 'target'
     source_episodes = len(list((source / 'source' / 'train_episodes').glob('*.npz')))
     assert source_episodes > 0
-    result = train('--configs', 'dmc', 'walker', 'transfer', 'debug', '--time_limit', '100',
+    band_demos = tmp_path / 'band_demos'
+    demos.record(lambda obs: np.zeros(6, np.float32),
+                 config_lib.merge(['dmc', 'walker_band', 'debug'], [('time_limit', 100)]),
+                 band_demos, 1)
+    result = train('--configs', 'dmc', 'walker_band', 'transfer', 'debug', '--time_limit', '100',
                    '--transfer_from', str(source / 'source'), '--transfer_steps', '4',
                    '--transfer_eval_every', '2', '--logdir', str(target),
-                   '--demo_cache', str(source / 'demos'))
+                   '--expert_dir', str(band_demos))
     assert result.returncode == 0, result.stderr
     assert 'World model from' in result.stdout and 'Done: 4 updates' in result.stdout
     # the environment was stepped only to measure: nothing stored, nothing counted
@@ -101,12 +109,12 @@ def test_a_source_head_runs_on_another_task_for_policy_transfer(source, tmp_path
     run = str(source / 'source')
     out = tmp_path / 'policy_transfer.json'
     command = [sys.executable, '-m', 'vmail_tf.evaluate', '--logdir', run, '--episodes', '1',
-               '--task', 'dmc_walker_walk', '--head', '1', '--json', str(out)]
+               '--task', 'dmc_walker_walk_band', '--head', '1', '--json', str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert '(multitask, dmc_walker_walk, head 1)' in result.stdout
+    assert '(multitask, dmc_walker_walk_band, head 1)' in result.stdout
     record = json.loads(out.read_text())
-    assert record['task'] == 'dmc_walker_walk' and record['head'] == 1
+    assert record['task'] == 'dmc_walker_walk_band' and record['head'] == 1
     assert record['episodes'] == 1 and np.isfinite(record['return'])
     command[command.index('--head') + 1] = '2'
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
