@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from vmail_tf import config as config_lib
@@ -54,6 +57,23 @@ def test_bad_type_is_an_error_naming_the_key(key, value):
 def test_choice_keys_reject_other_values():
     with pytest.raises(config_lib.ConfigError, match='`disc_reward` must be one of prob, log, logit'):
         config_lib.merge([], [('disc_reward', 'sigmoid')], BLOCKS)
+
+
+def test_threads_below_zero_are_refused():
+    assert config_lib.merge([], [('threads', '1')]).threads == 1
+    with pytest.raises(config_lib.ConfigError, match='`threads` must be at least 0; got -1'):
+        config_lib.merge([], [('threads', '-1')])
+
+
+def test_threads_set_tensorflows_thread_pools():
+    code = ('from vmail_tf.quiet import import_tensorflow; import_tensorflow(threads={}); '
+            'import tensorflow as tf; t = tf.config.threading; '
+            'print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())')
+    for threads, expected in ((1, '1 1'), (0, '0 0')):
+        result = subprocess.run([sys.executable, '-c', code.format(threads)], capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == expected.split()
 
 
 def test_parse_args_reads_configs_and_both_flag_forms():

@@ -24,10 +24,10 @@ def main():
     args, rest = parser.parse_known_args()
     if args.steps < 5:
         parser.error('--steps must be at least 5')
-    from vmail_tf.quiet import import_tensorflow
-    import_tensorflow()
     from vmail_tf import config as config_lib
     config = config_lib.parse_args(rest, description='benchmark config')
+    from vmail_tf.quiet import import_tensorflow
+    import_tensorflow(threads=config.threads)
     from vmail_tf import benchmark
     results = benchmark.run(config, args.steps, args.profile, args.collect_seconds, args.json,
                             args.loop_steps)

@@ -321,7 +321,7 @@ def run(config, steps=5, do_profile=False, collect_seconds=0.0, json_path=None,
              'num_units', 'horizon'))
     results['config'] = {k: config[k] for k in (
         'method', 'task', 'image_size', 'action_repeat', 'precision', 'jit', 'envs',
-        'fast_render') + keys}
+        'fast_render', 'threads') + keys}
     results['devices'] = [d.device_type for d in tf.config.list_physical_devices()]
     results['cpu'] = precision.describe_cpu()
     if json_path:
@@ -334,7 +334,8 @@ def format_table(results):
     cpu = results['cpu']
     rows = [
         ('CPU', f"{cpu['model']}, {cpu['cores']} cores, flags {' '.join(cpu['flags']) or '-'}, "
-                f"oneDNN {'on' if cpu['onednn'] else 'off'}"),
+                f"oneDNN {'on' if cpu['onednn'] else 'off'}, "
+                f"TensorFlow threads {results['config'].get('threads') or 'all'}"),
         ('precision policy', results['policy']),
         ('train step: first call (trace + run)', f"{results['train_step_first_s']:.2f} s"),
         ('train step: median / min / max',

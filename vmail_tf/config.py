@@ -28,6 +28,10 @@ LIST_CHOICES = {
 }
 
 
+# Keys with a smallest allowed value.
+MINIMUM = {'threads': 0}
+
+
 class ConfigError(ValueError):
     pass
 
@@ -95,6 +99,8 @@ def coerce(key, value, default):
         allowed = ', '.join(str(c) for c in CHOICES[key])
         raise ConfigError(
             f'config key `{key}` must be one of {allowed}; got {value!r}')
+    if key in MINIMUM and value < MINIMUM[key]:
+        raise ConfigError(f'config key `{key}` must be at least {MINIMUM[key]}; got {value!r}')
     if key in LIST_CHOICES:
         unknown = [v for v in split_list(value) if v not in LIST_CHOICES[key]]
         if unknown:

@@ -48,7 +48,7 @@ def main(argv=None):
     except (FileNotFoundError, config_lib.ConfigError) as e:
         sys.exit(f'error: {e}')
     from vmail_tf.quiet import import_tensorflow
-    import_tensorflow()
+    import_tensorflow(threads=config.threads)
     import tensorflow as tf
 
     from vmail_tf import demos

@@ -19,7 +19,7 @@ def main(argv=None):
                         format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
     from vmail_tf.quiet import import_tensorflow
-    import_tensorflow(config.verbose)
+    import_tensorflow(config.verbose, config.threads)
     from vmail_tf import demos
     from vmail_tf.envs.worker import EnvWorkerError
     from vmail_tf.nonfinite import NonFiniteError

@@ -23,7 +23,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     logging.getLogger('absl').setLevel(logging.WARNING)
     from vmail_tf.quiet import import_tensorflow
-    import_tensorflow()
+    import_tensorflow(threads=config.threads)
     from vmail_tf.experts.sac_trainer import ExpertTrainer
     try:
         trainer = ExpertTrainer(config)
