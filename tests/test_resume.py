@@ -189,6 +189,20 @@ def test_a_checkpoint_cut_short_is_skipped_for_the_one_before(config, caplog):
         resumed.close()
 
 
+def test_a_run_resumed_with_other_learning_rates_uses_them(config):
+    stopped, _, _ = run(config, 'train', 2)
+    assert stopped.agent.actor_opt.opt.learning_rate.numpy() == pytest.approx(config.actor_lr)
+    changed = config_lib.Config(dict(config, model_lr=1e-5, actor_lr=2e-5))
+    resumed = Trainer(changed)
+    try:
+        assert int(resumed.agent.step.numpy()) == 2  # restored, Adam's saved rates included
+        assert resumed.agent.model_opt.opt.learning_rate.numpy() == pytest.approx(1e-5)
+        assert resumed.agent.actor_opt.opt.learning_rate.numpy() == pytest.approx(2e-5)
+        assert resumed.agent.value_opt.opt.learning_rate.numpy() == pytest.approx(config.value_lr)
+    finally:
+        resumed.close()
+
+
 def test_a_logdir_of_other_network_sizes_is_refused_and_left_as_it_was(config):
     run(config_lib.Config(dict(config, model_pretrain=0)))
     checkpoints = pathlib.Path(config.logdir, 'checkpoint')

@@ -62,8 +62,10 @@ def test_transfer_trains_from_the_source_model_without_env_steps(source, tmp_pat
 def test_the_world_model_starts_from_the_source_run(source, tmp_path):
     from vmail_tf import config as config_lib
     from vmail_tf.transfer import TransferTrainer
+    # A fine-tuning rate of its own: the source checkpoint's Adam holds the source's.
+    assert config_lib.load_run_config(source / 'source').model_lr != 1e-4
     config = config_lib.merge(['dmc', 'walker', 'transfer', 'debug'], [
-        ('time_limit', 100), ('transfer_from', str(source / 'source')),
+        ('time_limit', 100), ('transfer_from', str(source / 'source')), ('model_lr', 1e-4),
         ('logdir', str(tmp_path / 'target')), ('demo_cache', str(source / 'demos'))])
     trainer = TransferTrainer(config)
     try:
@@ -72,8 +74,24 @@ def test_the_world_model_starts_from_the_source_run(source, tmp_path):
         kernel = trainer.agent.encoder.convs[0].kernel
         saved = reader.get_tensor('agent/encoder/convs/0/kernel/.ATTRIBUTES/VARIABLE_VALUE')
         np.testing.assert_array_equal(kernel.numpy(), saved)
+        assert trainer.agent.model_opt.opt.learning_rate.numpy() == pytest.approx(1e-4)
     finally:
         trainer.close()
+
+
+def test_a_transfer_logdir_refuses_another_source(source, tmp_path):
+    other = tmp_path / 'other_source'
+    shutil.copytree(source / 'source', other)
+    common = ['--configs', 'dmc', 'walker', 'transfer', 'debug', '--time_limit', '100',
+              '--transfer_steps', '2', '--transfer_eval_every', '2',
+              '--logdir', str(tmp_path / 'target'), '--demo_cache', str(source / 'demos')]
+    result = train(*common, '--transfer_from', str(source / 'source'))
+    assert result.returncode == 0, result.stderr
+    before = sorted(path.name for path in (tmp_path / 'target').iterdir())
+    result = train(*common, '--transfer_from', str(other))
+    assert result.returncode != 0
+    assert f'holds a transfer run from {source / "source"}' in result.stderr
+    assert sorted(path.name for path in (tmp_path / 'target').iterdir()) == before
 
 
 def test_episodes_a_killed_source_wrote_after_its_checkpoint_are_left_out(source, tmp_path):

@@ -21,6 +21,7 @@ class BCAgent(AgentBase):
         size = config.image_size
         self.actor.params(self.encoder(tf.zeros([1, size, size, 3])))
         self.opt.build()
+        self.optimizers = [self.opt]
         self.train = tf.function(self._train, jit_compile=config.jit or None)
         self.policy = tf.function(self._policy)
 

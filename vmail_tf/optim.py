@@ -9,6 +9,7 @@ class Optimizer(tf.Module):
     def __init__(self, name, modules, lr, clip, eps, loss_scaling):
         super().__init__(name=name)
         self.modules = modules
+        self.lr = lr
         self.clip = clip
         self.loss_scaling = loss_scaling
         opt = keras.optimizers.Adam(lr, epsilon=eps)
@@ -22,6 +23,12 @@ class Optimizer(tf.Module):
     def build(self):
         """Creates the Adam slots now, so a checkpoint can restore into them."""
         self.opt.build(self.variables_to_train)
+
+    def reset_learning_rate(self):
+        """Sets Adam's rate to this optimiser's `lr`: a restored checkpoint
+        brings back the rate it was saved with, which a resumed run with
+        another config, or a transfer run, must not keep."""
+        self.opt.learning_rate.assign(self.lr)
 
     def scale(self, loss):
         """The loss to differentiate: scaled under float16 mixed precision. Call it

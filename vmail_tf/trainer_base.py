@@ -177,6 +177,8 @@ class TrainerBase:
                 f'(were network sizes or the task changed? see the earlier '
                 f'config-*.yaml in {self.logdir}). Use a new --logdir for a '
                 f'different config. Detail: {str(e).splitlines()[0]}') from None
+        for opt in self.agent.optimizers:
+            opt.reset_learning_rate()
         if absent:
             self.counters_absent(path, absent)
         print(f'Resumed from {path} at {self.unit[:-1]} {self.step()}, '

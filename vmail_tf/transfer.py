@@ -48,6 +48,19 @@ def source_run(config):
     return logdir, source, checkpoint
 
 
+def check_same_source(config):
+    """A transfer logdir with a checkpoint resumes the run it holds, whose
+    world model came from its own source: refuse another source there."""
+    logdir = pathlib.Path(config.logdir)
+    if not recorded_checkpoints(logdir / 'checkpoint'):
+        return
+    saved = (config_lib.read_yaml(logdir / 'config.yaml') or {}).get('transfer_from')
+    resolved = lambda path: pathlib.Path(path).expanduser().resolve()
+    if saved and resolved(saved) != resolved(config.transfer_from):
+        raise ConfigError(f'{logdir} holds a transfer run from {saved}; this one transfers '
+                          f'from {config.transfer_from}: give it another --logdir')
+
+
 def source_agent_files(logdir, checkpoint):
     """The source run's agent episode files that `checkpoint` counts. A
     source killed after it wrote more leaves them on disk until it resumes
@@ -69,6 +82,7 @@ class TransferTrainer(TrainerBase):
 
     def __init__(self, config):
         self.source_logdir, self.source_config, source_checkpoint = source_run(config)
+        check_same_source(config)
         super().__init__(config)
         action_size = self.eval_driver.action_size
         sources = (source_task_configs(self.source_config)
@@ -92,6 +106,7 @@ class TransferTrainer(TrainerBase):
         model.decoder, model.model_opt = self.agent.decoder, self.agent.model_opt
         status = tf.train.Checkpoint(agent=model).restore(path)
         status.assert_existing_objects_matched().expect_partial()  # the source's heads stay behind
+        self.agent.model_opt.reset_learning_rate()
         print(f'World model from {path}', flush=True)
 
     def make_agent(self, action_size):
