@@ -73,6 +73,12 @@ def test_expert_folder_checks_name_the_file_and_the_problem(debug_config, tmp_pa
     (mismatch / 'demos.json').write_text(json.dumps({'fast_render': False}))
     with pytest.raises(demos.DemoError, match='fast_render=False.*fast_render=True'):
         demos.load_experts(mismatch, debug_config, 1)
+    (mismatch / 'demos.json').write_text(json.dumps({'task': 'dmc_reacher_goal0'}))
+    with pytest.raises(demos.DemoError, match=f'demos of task dmc_reacher_goal0, this run.s '
+                                              f'task is {debug_config.task}'):
+        demos.load_experts(mismatch, debug_config, 1)
+    (mismatch / 'demos.json').write_text(json.dumps({'task': debug_config.task}))
+    assert len(demos.load_experts(mismatch, debug_config, 1)) == 1
 
 
 def save_raw(folder, name, episode):

@@ -180,6 +180,9 @@ def check_folder(directory, config, action_size):
     info_path = directory / 'demos.json'
     if info_path.exists():
         info = json.loads(info_path.read_text())
+        if 'task' in info and info['task'] != config.task:
+            problems.append(f'{info_path}: demos of task {info["task"]}, this run\'s task is '
+                            f'{config.task}; pass the folder of {config.task}\'s demos')
         for key in ('fast_render', 'action_repeat', 'image_size', 'camera'):
             if key in info and info[key] != config[key]:
                 problems.append(
