@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -82,6 +83,17 @@ def test_bc_run_then_evaluate_cli(tmp_path):
     assert gif.read_bytes()[:6] == b'GIF89a'
     # one frame per agent step: 8 control steps of 10 ms
     assert PIL.Image.open(gif).info['duration'] == 80
+    # a newest checkpoint cut short by a kill: the one before it is evaluated
+    from vmail_tf.trainer_base import recorded_checkpoints
+    before, newest = recorded_checkpoints(logdir / 'checkpoint')[-2:]
+    data = pathlib.Path(f'{newest}.data-00000-of-00001')
+    data.write_bytes(data.read_bytes()[:100])
+    result = subprocess.run(
+        base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '1'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f'skipping unreadable checkpoint {newest}' in result.stderr
+    assert f'Evaluating {before} (bc, ' in result.stdout
     expert_dir.rename(tmp_path / 'moved')
     result = subprocess.run(
         base + ['vmail_tf.evaluate', '--logdir', str(logdir), '--episodes', '1'],

@@ -3,8 +3,8 @@
     python -m vmail_tf.evaluate --logdir DIR [--episodes 10] [--video out.gif]
         [--task TASK [--expert_dir DIR]] [--head I] [--json out.json]
 
-Rebuilds the agent from DIR/config.yaml (any method), restores the latest
-checkpoint, runs episodes with the actor's mode and no noise in fresh
+Rebuilds the agent from DIR/config.yaml (any method), restores the newest
+checkpoint that reads back whole (one cut short by a kill is skipped), runs episodes with the actor's mode and no noise in fresh
 environments, and reports mean ± sd return and the share of the expert's
 return (the mean return of the run's expert episodes).
 
@@ -56,15 +56,23 @@ def main(argv=None):
     from vmail_tf.driver import make_driver
     from vmail_tf.evaluation import greedy_episodes, summarize
     from vmail_tf.logger import encode_gif
+    from vmail_tf.trainer_base import newest_readable, recorded_checkpoints
 
     checkpoint_dir = args.logdir / 'checkpoint'
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    latest, skipped = newest_readable(recorded_checkpoints(checkpoint_dir))
+    for bad, problem in skipped:
+        print(f'warning: skipping unreadable checkpoint {bad}: {problem}', file=sys.stderr)
     if latest is None:
-        sys.exit(f'error: no checkpoint in {checkpoint_dir}')
+        sys.exit(f'error: no readable checkpoint in {checkpoint_dir}')
     driver = make_driver(config, 'evaluate')
     try:
         agent = agent_class(config.method)(config, driver.action_size)
-        tf.train.Checkpoint(agent=agent).restore(latest).expect_partial()
+        try:  # the run's counters stay behind
+            tf.train.Checkpoint(agent=agent).restore(
+                latest).assert_existing_objects_matched().expect_partial()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            sys.exit(f'error: {latest} does not match the config in {args.logdir}: '
+                     f'{str(e).splitlines()[0]}')
         policy, head = None, ''
         if config.method == 'multitask':
             policy, head = agent.task_policies[args.head], f', head {args.head}'
