@@ -119,9 +119,12 @@ def test_short_sac_run_beats_random_and_resumes(tmp_path):
     # under load moves the result, so the margin leaves room below the lowest seen.
     assert trained_mean > random_mean + 60, (trained_mean, random_mean)
     assert (tmp_path / 'sac' / 'checkpoint' / 'replay.npz').exists()
-    resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400)))
+    resumed = ExpertTrainer(config_lib.Config(dict(config, steps=20400, critic_lr=1e-5)))
     assert int(resumed.env_step.numpy()) == 20000
     assert resumed.replay.size == 5000
+    # the config's rates, not those the checkpoint's Adam was saved with
+    assert resumed.sac.critic_opt.opt.learning_rate.numpy() == pytest.approx(1e-5)
+    assert resumed.sac.actor_opt.opt.learning_rate.numpy() == pytest.approx(config.actor_lr)
 
 
 @pytest.mark.parametrize('path', sorted(WEIGHTS_DIR.glob('*.npz')), ids=lambda p: p.stem)

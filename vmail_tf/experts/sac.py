@@ -69,7 +69,8 @@ class SAC(tf.Module):
         self.actor_opt = make('actor_opt', [self.actor], c.actor_lr)
         self.critic_opt = make('critic_opt', self.critics, c.critic_lr)
         self.alpha_opt = make('alpha_opt', [VariableModule(self.log_alpha)], c.alpha_lr)
-        for opt in (self.actor_opt, self.critic_opt, self.alpha_opt):
+        self.optimizers = [self.actor_opt, self.critic_opt, self.alpha_opt]
+        for opt in self.optimizers:
             opt.build()
         self.update_many = tf.function(self._update_many)
         self.act = tf.function(self._act)

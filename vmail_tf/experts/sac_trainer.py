@@ -34,6 +34,8 @@ class ExpertTrainer:
         self.replay_path = self.logdir / 'checkpoint' / 'replay.npz'
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            for opt in self.sac.optimizers:
+                opt.reset_learning_rate()
             if self.replay_path.exists():
                 with np.load(self.replay_path) as data:
                     self.replay.restore(dict(data))
