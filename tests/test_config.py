@@ -76,6 +76,13 @@ def test_threads_set_tensorflows_thread_pools():
         assert result.stdout.split() == expected.split()
 
 
+def test_each_source_family_has_its_own_default_logdir():
+    logdir = lambda *names: config_lib.merge(list(names)).logdir
+    assert logdir('dmc', 'multitask').endswith('logdir/walker_sources/seed0')
+    assert logdir('dmc', 'multitask', 'reacher_sources').endswith('logdir/reacher_sources/seed0')
+    assert logdir('claw', 'multitask', 'claw_sources').endswith('logdir/claw_sources/seed0')
+
+
 def test_parse_args_reads_configs_and_both_flag_forms():
     config = config_lib.parse_args(
         ['--configs', 'small', '--seed', '3', '--lr=0.5'], blocks=BLOCKS)
