@@ -52,7 +52,7 @@ def check_same_source(config):
     """A transfer logdir with a checkpoint resumes the run it holds, whose
     world model came from its own source: refuse another source there."""
     logdir = pathlib.Path(config.logdir)
-    if not recorded_checkpoints(logdir / 'checkpoint'):
+    if not (logdir / 'config.yaml').exists() or not recorded_checkpoints(logdir / 'checkpoint'):
         return
     saved = (config_lib.read_yaml(logdir / 'config.yaml') or {}).get('transfer_from')
     resolved = lambda path: pathlib.Path(path).expanduser().resolve()
