@@ -1,6 +1,7 @@
 import hashlib
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -238,6 +239,10 @@ def test_shipped_walker_expert_is_a_builtin_and_checks_action_repeat(debug_confi
         demos.BUILTIN_EXPERTS['dmc_walker_walk'](with_(config, action_repeat=4))
 
 
+def envs_source():
+    return b''.join(path.read_bytes() for path in sorted(demos.ENVS_DIR.glob('*.py')))
+
+
 def test_demo_cache_is_keyed_by_the_shipped_weights(debug_config, tmp_path, monkeypatch):
     monkeypatch.setattr(demos, 'WEIGHTS_DIR', tmp_path)
     config = with_(debug_config, task='dmc_walker_walk')
@@ -248,7 +253,7 @@ def test_demo_cache_is_keyed_by_the_shipped_weights(debug_config, tmp_path, monk
     old = demos.cache_dir(config)
     weights.write_bytes(b'new weights')
     new = demos.cache_dir(config)
-    digest = hashlib.sha256(b'new weights').hexdigest()[:10]
+    digest = hashlib.sha256(b'new weights' + envs_source()).hexdigest()[:10]
     assert old != new and new.name.endswith(f'-sac{digest}')
     assert demos.builtin_expert_name('dmc_walker_walk') == f'sac:dmc_walker_walk:{digest}'
 
@@ -257,6 +262,20 @@ def test_demo_cache_of_a_scripted_expert_is_keyed_by_its_source(debug_config):
     # Editing a scripted expert must not reuse the demos its old code recorded.
     from vmail_tf.experts import cartpole, reaching
     for task, module in (('dmc_cartpole_swingup', cartpole), ('dmc_reacher_goal3', reaching)):
-        digest = hashlib.sha256(pathlib.Path(module.__file__).read_bytes()).hexdigest()[:10]
+        source = pathlib.Path(module.__file__).read_bytes()
+        digest = hashlib.sha256(source + envs_source()).hexdigest()[:10]
         assert demos.cache_dir(with_(debug_config, task=task)).name.endswith(f'-scripted{digest}')
         assert demos.builtin_expert_name(task) == f'scripted:{task}:{digest}'
+
+
+def test_demo_cache_is_keyed_by_the_env_code(debug_config, tmp_path, monkeypatch):
+    # Edited env code (a goal moved, a render setting) must not reuse old demos.
+    config = with_(debug_config, task='dmc_reacher_goal3')
+    before = demos.cache_dir(config)
+    envs = tmp_path / 'envs'
+    shutil.copytree(demos.ENVS_DIR, envs)
+    monkeypatch.setattr(demos, 'ENVS_DIR', envs)
+    assert demos.cache_dir(config) == before  # the same code, the same folder
+    with open(envs / 'reacher_goals.py', 'a') as f:
+        f.write('\n# edited\n')
+    assert demos.cache_dir(config) != before

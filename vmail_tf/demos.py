@@ -22,6 +22,7 @@ from vmail_tf.experts.reaching import PointMassToTarget, ReacherToTarget
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / 'experts' / 'weights'
+ENVS_DIR = pathlib.Path(__file__).resolve().parent / 'envs'
 
 
 def _trained_expert(task):
@@ -64,16 +65,23 @@ class DemoError(RuntimeError):
 def expert_digest(task):
     """(kind, digest) of the built-in expert of `task`: 'sac' and a short hash
     of its shipped weights, or 'scripted' and a hash of its module's source
-    (None if the task has no scripted expert). The hash tells demos of a
-    changed expert from demos cached by the old one."""
+    (None if the task has no scripted expert); either hash also covers the
+    source of the env package (`vmail_tf/envs`). It tells demos of a changed
+    expert, or of changed pixels, dynamics or rewards, from demos cached
+    before the change."""
     weights = WEIGHTS_DIR / f'{task}.npz'
     if weights.exists():
-        return 'sac', hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
+        return 'sac', _short_hash(weights.read_bytes())
     expert_class = getattr(BUILTIN_EXPERTS.get(task), 'expert_class', None)
     if expert_class is None:
         return 'scripted', None
     source = pathlib.Path(sys.modules[expert_class.__module__].__file__).read_bytes()
-    return 'scripted', hashlib.sha256(source).hexdigest()[:10]
+    return 'scripted', _short_hash(source)
+
+
+def _short_hash(expert):
+    envs = b''.join(path.read_bytes() for path in sorted(ENVS_DIR.glob('*.py')))
+    return hashlib.sha256(expert + envs).hexdigest()[:10]
 
 
 def builtin_expert_name(task):
