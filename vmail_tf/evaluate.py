@@ -4,8 +4,9 @@
         [--task TASK [--expert_dir DIR]] [--head I] [--json out.json]
 
 Rebuilds the agent from DIR/config.yaml (any method), restores the newest
-checkpoint that reads back whole (one cut short by a kill is skipped), runs episodes with the actor's mode and no noise in fresh
-environments, and reports mean ± sd return and the share of the expert's
+checkpoint that reads back whole (one cut short by a kill is skipped), runs
+episodes with the actor's mode and no noise in fresh environments, and
+reports mean ± sd return and the share of the expert's
 return (the mean return of the run's expert episodes).
 
 `--task` runs the policy on another task of the same domain (the "policy
