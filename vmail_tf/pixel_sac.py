@@ -80,7 +80,8 @@ class PixelSAC(tf.Module):
     ({'obs', 'action', 'next_obs', 'continuation'}, rewards given);
     subclasses' `_train` builds the batch and the rewards. A target
     bootstraps unless the next observation ends its episode by termination
-    (Car Racing's car leaving the field; time limits do not count)."""
+    (Car Racing's car leaving the field or finishing a lap; time limits do
+    not count)."""
 
     def __init__(self, name, config, action_size):
         super().__init__(name=name)
