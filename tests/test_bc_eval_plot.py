@@ -159,3 +159,38 @@ def test_plot_names_the_file_without_eval_lines(tmp_path):
         read_returns(empty)
     with pytest.raises(SystemExit, match='metrics.jsonl does not exist'):
         plot.main(['--out', str(tmp_path / 'x.png'), '--method', 'A', str(tmp_path / 'nope')])
+
+
+def write_source_run(directory, tasks, evals):
+    """A multi-task run's config.yaml and metrics.jsonl: `evals` is a list of
+    (step, [return of each task])."""
+    directory.mkdir()
+    (directory / 'config.yaml').write_text(f'method: multitask\nsource_tasks: {",".join(tasks)}\n')
+    lines = [dict({'step': step, 'eval/return': sum(r) / len(r)},
+                  **{f'eval/return/task{i}': v for i, v in enumerate(r)}) for step, r in evals]
+    (directory / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in lines))
+    return directory
+
+
+def test_plot_per_task_draws_each_source_task_of_multi_task_runs(tmp_path, capsys):
+    tasks = ['dmc_reacher_goal0', 'dmc_reacher_goal1']
+    a = write_source_run(tmp_path / 'a', tasks, [(5002, [1.0, 3.0]), (10012, [10.0, 30.0])])
+    b = write_source_run(tmp_path / 'b', tasks, [(5002, [3.0, 5.0]), (10012, [20.0, 50.0])])
+    out = tmp_path / 'sources.png'
+    plot.main(['--out', str(out), '--per_task', '--method', 'V-MAIL', str(a), str(b)])
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    table = capsys.readouterr().out
+    # goal 0 at 10012: (10 + 20) / 2 = 15, sd 5; goal 1: (30 + 50) / 2 = 40, sd 10
+    assert '| V-MAIL: dmc_reacher_goal0 | 2 | 15.0 ± 5.0 | – | 10012 env steps |' in table
+    assert '| V-MAIL: dmc_reacher_goal1 | 2 | 40.0 ± 10.0 | – | 10012 env steps |' in table
+
+
+def test_plot_per_task_refuses_single_task_runs_and_mixed_sources(tmp_path):
+    single = write_metrics(tmp_path / 'single', [(100, 1.0)], method='vmail')
+    with pytest.raises(SystemExit, match='names no source_tasks'):
+        plot.main(['--out', str(tmp_path / 'x.png'), '--per_task', '--method', 'A', str(single)])
+    a = write_source_run(tmp_path / 'a', ['dmc_x', 'dmc_y'], [(100, [1.0, 2.0])])
+    b = write_source_run(tmp_path / 'b', ['dmc_x', 'dmc_z'], [(100, [1.0, 2.0])])
+    with pytest.raises(SystemExit, match='different source tasks'):
+        plot.main(['--out', str(tmp_path / 'x.png'), '--per_task', '--method', 'A', str(a), str(b)])
+    assert not (tmp_path / 'x.png').exists()

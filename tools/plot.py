@@ -8,6 +8,8 @@ Each --method names a line and the runs (seeds) averaged into it: the mean
 and a ±1 sd band of `eval/return` from each run's metrics.jsonl, on the env
 steps all its runs share. Runs that take no env steps (config.yaml says
 method: bc or transfer) are drawn as a horizontal line at their mean final return.
+--per_task: each run is a multi-task source run, and each of its source
+tasks gets its own line ("NAME: task"), from eval/return/task<i>.
 --expert draws a dashed line. A markdown table of each method's final
 return (mean ± sd over its runs, at the last step they share) and mean wall
 time to that step (from each log period's `fps`) is printed.
@@ -18,7 +20,8 @@ import sys
 
 import numpy as np
 
-from vmail_tf.run_metrics import is_offline, percent_of_expert, read_returns, read_wall_seconds
+from vmail_tf.run_metrics import (is_offline, percent_of_expert, read_returns, read_task_returns,
+                                  read_wall_seconds)
 
 
 def curve(runs):
@@ -99,6 +102,16 @@ def plot(methods, out, expert=None, title='', offline=()):
     plt.close(fig)
 
 
+def task_lines(name, logdirs):
+    """{'NAME: task': [returns of each run]} for multi-task runs that share
+    their source tasks."""
+    per_run = [read_task_returns(d) for d in logdirs]
+    if any(list(tasks) != list(per_run[0]) for tasks in per_run):
+        raise ValueError(f'the runs of {name} have different source tasks: '
+                         + '; '.join(f'{d}: {",".join(t)}' for d, t in zip(logdirs, per_run)))
+    return {f'{name}: {task}': [tasks[task] for tasks in per_run] for task in per_run[0]}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--method', nargs='+', action='append', required=True,
@@ -106,18 +119,23 @@ def main(argv=None):
     parser.add_argument('--out', required=True, type=pathlib.Path)
     parser.add_argument('--expert', type=float, help='expert return (dashed line)')
     parser.add_argument('--title', default='')
+    parser.add_argument('--per_task', action='store_true',
+                        help="a line per source task of multi-task runs")
     args = parser.parse_args(argv)
     methods, walls, offline = {}, {}, set()
     for name, *logdirs in args.method:
         if not logdirs:
             parser.error(f'--method {name} names no runs')
         try:
-            methods[name] = [read_returns(d) for d in logdirs]
-            walls[name] = [read_wall_seconds(d) for d in logdirs]
+            run_walls = [read_wall_seconds(d) for d in logdirs]
+            lines = task_lines(name, logdirs) if args.per_task \
+                else {name: [read_returns(d) for d in logdirs]}
+            methods.update(lines)
+            walls.update({line: run_walls for line in lines})
         except (FileNotFoundError, ValueError) as e:
             sys.exit(f'error: {e}')
         if all(is_offline(d) for d in logdirs):
-            offline.add(name)
+            offline.update(lines)
     plot(methods, args.out, args.expert, args.title, offline)
     print(f'wrote {args.out}')
     print(summary_table(methods, args.expert, offline, walls))

@@ -22,13 +22,26 @@ def _records(logdir):
                 raise ValueError(f'{path}:{number}: not JSON: {e}') from None
 
 
-def read_returns(logdir):
-    """{step: eval return} from a run's metrics.jsonl."""
-    returns = {int(r['step']): float(r['eval/return'])
-               for r in _records(logdir) if 'eval/return' in r}
+def read_returns(logdir, key='eval/return'):
+    """{step: eval return} from a run's metrics.jsonl (`key`: another
+    logged return, e.g. a multi-task run's eval/return/task1)."""
+    returns = {int(r['step']): float(r[key]) for r in _records(logdir) if key in r}
     if not returns:
-        raise ValueError(f'{pathlib.Path(logdir) / "metrics.jsonl"} holds no eval/return lines')
+        raise ValueError(f'{pathlib.Path(logdir) / "metrics.jsonl"} holds no {key} lines')
     return returns
+
+
+def read_task_returns(logdir):
+    """{source task: {step: eval return}} of a multi-task source run, in the
+    order of its config's `source_tasks` (logged as eval/return/task<i>)."""
+    path = pathlib.Path(logdir) / 'config.yaml'
+    if not path.exists():
+        raise FileNotFoundError(f'{path} does not exist')
+    tasks = (config_lib.read_yaml(path) or {}).get('source_tasks')
+    if not tasks:
+        raise ValueError(f'{path} names no source_tasks: {logdir} is not a multi-task run')
+    return {task: read_returns(logdir, f'eval/return/task{i}')
+            for i, task in enumerate(config_lib.split_list(tasks))}
 
 
 def read_wall_seconds(logdir):
