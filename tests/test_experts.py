@@ -76,6 +76,45 @@ def test_sac_update_trains_every_part_and_moves_targets_by_tau():
         np.testing.assert_allclose(target.numpy(), 0.25 * new + 0.75 * old, rtol=1e-5, atol=1e-6)
 
 
+def test_sac_update_without_the_actor_trains_the_critics_only():
+    sac = SAC(obs_size=3, action_size=2, config=sac_config())
+    rng = np.random.default_rng(0)
+    batch = {'obs': rng.normal(size=(1, 8, 3)), 'action': rng.uniform(-1, 1, (1, 8, 2)),
+             'reward': rng.normal(size=(1, 8)), 'next_obs': rng.normal(size=(1, 8, 3)),
+             'discount': np.ones((1, 8))}
+    batch = {k: v.astype(np.float32) for k, v in batch.items()}
+    critic_before = sac.critics[0].trainable_variables[0].numpy().copy()
+    actor_before = [v.numpy().copy() for v in sac.actor.trainable_variables]
+    alpha_before = float(sac.log_alpha.numpy())
+    sac.update_many(batch, False)
+    assert not np.allclose(critic_before, sac.critics[0].trainable_variables[0].numpy())
+    for old, new in zip(actor_before, sac.actor.trainable_variables):
+        np.testing.assert_array_equal(old, new.numpy())
+    assert float(sac.log_alpha.numpy()) == alpha_before
+
+
+def test_init_policy_starts_the_actor_and_a_wrong_file_is_refused(tmp_path):
+    from vmail_tf.experts.sac_trainer import ExpertTrainer
+    config = sac_config(task='dmc_cartpole_balance', action_repeat=4, time_limit=400,
+                        units=16, logdir=str(tmp_path / 'run'))
+    source = SAC(obs_size=5, action_size=1, config=config)  # cartpole: 5 state values
+    source.export('dmc_cartpole_swingup', 4).save(tmp_path / 'source.npz')
+    started = ExpertTrainer(config_lib.Config(dict(config, init_policy=str(tmp_path / 'source.npz'))))
+    obs = np.random.default_rng(2).normal(size=(4, 5)).astype(np.float32)
+    np.testing.assert_allclose(started.sac.act(tf.constant(obs), False).numpy(),
+                               source.act(tf.constant(obs), False).numpy(), atol=1e-6)
+    wider = config_lib.Config(dict(config, units=32, init_policy=str(tmp_path / 'source.npz'),
+                                   logdir=str(tmp_path / 'wider')))
+    with pytest.raises(config_lib.ConfigError,
+                       match=r'init_policy .*source\.npz: its actor layers are .*\(5, 16\)'):
+        ExpertTrainer(wider)
+    missing = config_lib.Config(dict(config, init_policy=str(tmp_path / 'none.npz'),
+                                     logdir=str(tmp_path / 'missing')))
+    with pytest.raises(config_lib.ConfigError, match=r'init_policy .*none\.npz: no such file'):
+        ExpertTrainer(missing)
+    assert not (tmp_path / 'missing').exists()  # refused before the logdir is made
+
+
 def test_exported_numpy_policy_matches_the_tf_actor(tmp_path):
     sac = SAC(obs_size=4, action_size=2, config=sac_config())
     obs = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)

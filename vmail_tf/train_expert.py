@@ -27,7 +27,7 @@ def main(argv=None):
     from vmail_tf.experts.sac_trainer import ExpertTrainer
     try:
         trainer = ExpertTrainer(config)
-    except LogdirInUse as e:
+    except (LogdirInUse, config_lib.ConfigError) as e:
         sys.exit(f'error: {e}')
     try:
         trainer.run(GracefulStop())

@@ -91,7 +91,21 @@ class SAC(tf.Module):
             return self._sample(obs)[0]
         return tf.tanh(self._dist(obs)[0])
 
-    def _update(self, batch):
+    def load_actor(self, policy):
+        """Starts the actor from a trained expert's (an MLPPolicy): fine-tuning
+        a related task's expert."""
+        layers = self.actor.hidden + [self.actor.out]
+        ours = [tuple(layer.kernel.shape) for layer in layers]
+        theirs = [tuple(kernel.shape) for kernel in policy.kernels]
+        if ours != theirs:
+            raise ValueError(
+                f'its actor layers are {theirs}, this run\'s are {ours}; '
+                f'units, layers and the task\'s state and action sizes must match')
+        for layer, kernel, bias in zip(layers, policy.kernels, policy.biases):
+            layer.kernel.assign(kernel)
+            layer.bias.assign(bias)
+
+    def _update(self, batch, train_actor=True):
         c = self.config
         alpha = tf.exp(self.log_alpha)
         next_action, next_log_prob = self._sample(batch['next_obs'])
@@ -107,22 +121,25 @@ class SAC(tf.Module):
             action, log_prob = self._sample(batch['obs'])
             actor_loss = sac_losses.actor_loss(
                 alpha, log_prob, *sac_losses.q_values(self.critics, batch['obs'], action))
-        self.actor_opt.minimize(tape, actor_loss)
-        with tf.GradientTape() as tape:
-            alpha_loss = sac_losses.temperature_loss(self.log_alpha, log_prob,
-                                                     self.target_entropy)
-        self.alpha_opt.minimize(tape, alpha_loss)
+        if train_actor:
+            self.actor_opt.minimize(tape, actor_loss)
+            with tf.GradientTape() as tape:
+                alpha_loss = sac_losses.temperature_loss(self.log_alpha, log_prob,
+                                                         self.target_entropy)
+            self.alpha_opt.minimize(tape, alpha_loss)
         self._copy_targets(c.tau)
         return {'critic_loss': critic_loss, 'actor_loss': actor_loss,
                 'alpha': alpha, 'entropy': -tf.reduce_mean(log_prob),
                 'q_mean': tf.reduce_mean(q1)}
 
-    def _update_many(self, batches):
-        """One update per leading index of `batches` (count, batch, ...)."""
+    def _update_many(self, batches, train_actor=True):
+        """One update per leading index of `batches` (count, batch, ...);
+        without `train_actor`, the critics' part only (the actor and
+        temperature stay)."""
         count = tf.shape(batches['reward'])[0]
-        metrics = self._update({k: v[0] for k, v in batches.items()})
+        metrics = self._update({k: v[0] for k, v in batches.items()}, train_actor)
         for i in tf.range(1, count):
-            metrics = self._update({k: v[i] for k, v in batches.items()})
+            metrics = self._update({k: v[i] for k, v in batches.items()}, train_actor)
         return metrics
 
     def export(self, task, action_repeat):

@@ -1,9 +1,13 @@
 """The state-based SAC expert's training run: collect with the actor,
 update, evaluate and checkpoint (with the replay buffer) on schedule;
 re-running on the same logdir resumes."""
+import pathlib
+
 import numpy as np
 import tensorflow as tf
 
+from vmail_tf.config import ConfigError
+from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.sac import SAC, TransitionReplay
 from vmail_tf.experts.state_env import (evaluate_on_states, flatten_state, make_state_env,
                                        state_size)
@@ -14,12 +18,26 @@ from vmail_tf.schedule import crossed
 from vmail_tf.seeds import env_seed
 
 
+def load_init_policy(path):
+    """The expert weights named by the `init_policy` key; a wrong file is a
+    ConfigError naming it."""
+    file = pathlib.Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f'init_policy {path}: no such file; expected an expert weights .npz '
+                          f'(a run\'s policy.npz or one in vmail_tf/experts/weights)')
+    try:
+        return MLPPolicy.load(file)
+    except ValueError as e:
+        raise ConfigError(f'init_policy {path}: {e}') from e
+
+
 class ExpertTrainer:
     """SAC on a task's true states: bursts of `update_every` agent steps,
     then as many updates; policy.npz and a checkpoint at each evaluation."""
 
     def __init__(self, config):
         c = self.config = config
+        init_policy = load_init_policy(c.init_policy) if c.init_policy else None
         self.logdir, self.lock = open_run(c)
         self.env = make_state_env(c.task, c.action_repeat, c.time_limit,
                                   env_seed('expert_train', c.seed))
@@ -42,6 +60,12 @@ class ExpertTrainer:
             print(f'Resumed from {self.manager.latest_checkpoint} at env step '
                   f'{int(self.env_step.numpy())} with {self.replay.size} transitions',
                   flush=True)
+        elif init_policy:
+            try:
+                self.sac.load_actor(init_policy)
+            except ValueError as e:
+                raise ConfigError(f'init_policy {c.init_policy}: {e}') from e
+            print(f'Actor initialised from {c.init_policy}', flush=True)
         self.logger = Logger(self.logdir)
 
     def save(self):
@@ -66,7 +90,7 @@ class ExpertTrainer:
         while step < c.steps:
             chunk_start = step
             for _ in range(c.update_every):
-                if step < c.seed_steps:
+                if step < c.seed_steps and not c.init_policy:
                     action = np.random.uniform(-1, 1, self.env.action_size)
                 else:
                     action = self.sac.act(tf.constant(state[None]), True).numpy()[0]
@@ -84,7 +108,8 @@ class ExpertTrainer:
             if step >= c.seed_steps:
                 count = max(1, int(c.update_every * c.updates_per_step))
                 batches = self.replay.sample(count, c.batch_size)
-                metrics = {k: float(v) for k, v in self.sac.update_many(batches).items()}
+                updates = self.sac.update_many(batches, step >= c.actor_start)
+                metrics = {k: float(v) for k, v in updates.items()}
             self.env_step.assign(step)
             if crossed(chunk_start, step, c.eval_every) or step >= c.steps:
                 policy = self.save()
