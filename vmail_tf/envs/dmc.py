@@ -89,6 +89,12 @@ class DMCEnv:
         self._camera = Camera(self._physics, image_size, image_size, camera)
 
     @property
+    def physics(self):
+        """The simulator's physics, for measurements a return does not show
+        (e.g. a walker's speed)."""
+        return self._physics
+
+    @property
     def step_seconds(self):
         """Simulated seconds per agent step."""
         return self._env.control_timestep() * self._repeat
