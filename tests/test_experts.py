@@ -110,9 +110,19 @@ def test_init_policy_starts_the_actor_and_a_wrong_file_is_refused(tmp_path):
         ExpertTrainer(wider)
     missing = config_lib.Config(dict(config, init_policy=str(tmp_path / 'none.npz'),
                                      logdir=str(tmp_path / 'missing')))
-    with pytest.raises(config_lib.ConfigError, match=r'init_policy .*none\.npz: no such file'):
+    with pytest.raises(config_lib.ConfigError,
+                       match=r'init_policy .*none\.npz: no such file .*dmc_walker_walk'):
         ExpertTrainer(missing)
     assert not (tmp_path / 'missing').exists()  # refused before the logdir is made
+
+
+def test_init_policy_names_a_built_in_expert_by_its_task():
+    from vmail_tf.experts.sac_trainer import load_init_policy
+    policy = load_init_policy('dmc_walker_walk')
+    shipped = MLPPolicy.load(WEIGHTS_DIR / 'dmc_walker_walk.npz')
+    assert policy.task == 'dmc_walker_walk'
+    for ours, theirs in zip(policy.kernels, shipped.kernels):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_exported_numpy_policy_matches_the_tf_actor(tmp_path):

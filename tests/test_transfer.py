@@ -30,7 +30,8 @@ def source(tmp_path_factory):
 
 def test_transfer_trains_from_the_source_model_without_env_steps(source, tmp_path):
     """The paper's walker family: sources stand and run, target walk at 2-4 m/s
-    (demos of a zero policy: the target has no built-in expert)."""
+    (demos of a zero policy: recorded in a second, where the built-in
+    expert's take minutes)."""
     from vmail_tf import config as config_lib
     from vmail_tf import demos
     target = tmp_path / 'target'

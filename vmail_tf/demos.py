@@ -13,6 +13,7 @@ import numpy as np
 
 from vmail_tf import episodes as episodes_lib
 from vmail_tf.driver import make_driver
+from vmail_tf.experts import WEIGHTS_DIR
 from vmail_tf.experts.baoding import BaodingExpert
 from vmail_tf.experts.car_racing import TrackFollower
 from vmail_tf.experts.cartpole import CartpoleSwingup
@@ -21,7 +22,6 @@ from vmail_tf.experts.reaching import PointMassToTarget, ReacherToTarget
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / 'experts' / 'weights'
 ENVS_DIR = pathlib.Path(__file__).resolve().parent / 'envs'
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from vmail_tf.config import ConfigError
+from vmail_tf.experts import WEIGHTS_DIR
 from vmail_tf.experts.mlp_policy import MLPPolicy
 from vmail_tf.experts.sac import SAC, TransitionReplay
 from vmail_tf.experts.state_env import (evaluate_on_states, flatten_state, make_state_env,
@@ -18,17 +19,21 @@ from vmail_tf.schedule import crossed
 from vmail_tf.seeds import env_seed
 
 
-def load_init_policy(path):
-    """The expert weights named by the `init_policy` key; a wrong file is a
-    ConfigError naming it."""
-    file = pathlib.Path(path).expanduser()
+def load_init_policy(spec):
+    """The expert weights named by the `init_policy` key: a weights .npz, or
+    the task name of a built-in SAC expert (its file in experts/weights). A
+    wrong one is a ConfigError naming it."""
+    file = pathlib.Path(spec).expanduser()
+    if not file.is_file() and (WEIGHTS_DIR / f'{spec}.npz').is_file():
+        file = WEIGHTS_DIR / f'{spec}.npz'
     if not file.is_file():
-        raise ConfigError(f'init_policy {path}: no such file; expected an expert weights .npz '
-                          f'(a run\'s policy.npz or one in vmail_tf/experts/weights)')
+        shipped = ', '.join(sorted(path.stem for path in WEIGHTS_DIR.glob('*.npz')))
+        raise ConfigError(f'init_policy {spec}: no such file and no built-in SAC expert; '
+                          f'expected an expert weights .npz or one of: {shipped}')
     try:
         return MLPPolicy.load(file)
     except ValueError as e:
-        raise ConfigError(f'init_policy {path}: {e}') from e
+        raise ConfigError(f'init_policy {spec}: {e}') from e
 
 
 class ExpertTrainer:
