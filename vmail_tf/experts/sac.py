@@ -94,7 +94,7 @@ class SAC(tf.Module):
     def load_actor(self, policy):
         """Starts the actor from a trained expert's (an MLPPolicy): fine-tuning
         a related task's expert."""
-        layers = self.actor.hidden + [self.actor.out]
+        layers = self._actor_layers()
         ours = [tuple(layer.kernel.shape) for layer in layers]
         theirs = [tuple(kernel.shape) for kernel in policy.kernels]
         if ours != theirs:
@@ -142,8 +142,12 @@ class SAC(tf.Module):
             metrics = self._update({k: v[i] for k, v in batches.items()}, train_actor)
         return metrics
 
+    def _actor_layers(self):
+        """The actor's dense layers in order: the MLPPolicy's kernels and biases."""
+        return self.actor.hidden + [self.actor.out]
+
     def export(self, task, action_repeat):
-        layers = self.actor.hidden + [self.actor.out]
+        layers = self._actor_layers()
         return MLPPolicy([layer.kernel.numpy() for layer in layers],
                          [layer.bias.numpy() for layer in layers], task, action_repeat)
 
