@@ -46,6 +46,26 @@ def test_builtin_demos_are_recorded_once_then_reused(debug_config):
     assert not list(first.parent.glob('.*partial*'))
 
 
+def test_a_recording_finished_second_keeps_the_first_runs_demos(debug_config, tmp_path):
+    first = demos.resolve_expert_dir(with_(debug_config, time_limit=80,
+                                           demo_cache=str(tmp_path / 'cache')))
+    before = {f.name: f.read_bytes() for f in first.iterdir()}
+    late = first.with_name('.late.partial')
+    shutil.copytree(first, late)
+    (late / 'demos.json').write_text('{}')
+    demos.publish_recording(late, first)
+    assert not late.exists()
+    assert {f.name: f.read_bytes() for f in first.iterdir()} == before
+    stray = tmp_path / 'stray'
+    stray.mkdir()
+    (stray / 'notes.txt').write_text('kept')
+    late.mkdir()
+    (late / 'demos.json').write_text('{}')
+    with pytest.raises(demos.DemoError, match=f'{stray}: it exists without a demos.json'):
+        demos.publish_recording(late, stray)
+    assert (stray / 'notes.txt').read_text() == 'kept'
+
+
 def test_task_without_builtin_expert_needs_expert_dir(debug_config):
     with pytest.raises(demos.DemoError, match='no --expert_dir given.*dmc_hopper_hop'):
         demos.resolve_expert_dir(with_(debug_config, task='dmc_hopper_hop'))

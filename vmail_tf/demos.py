@@ -155,11 +155,26 @@ def resolve_expert_dir(config):
     try:
         record(BUILTIN_EXPERTS[config.task](config), config, partial,
                config.num_demos, name=builtin_expert_name(config.task))
-        partial.rename(target)
+        publish_recording(partial, target)
     finally:
         if partial.exists():
             shutil.rmtree(partial)
     return target
+
+
+def publish_recording(partial, target):
+    """Move a finished recording into place. Runs started together (two
+    seeds) each record; the first to finish publishes, the others keep its
+    demos so that every run reads the same ones."""
+    try:
+        partial.rename(target)
+    except OSError:
+        if not (target / 'demos.json').exists():
+            raise DemoError(f'cannot move the recorded demos into {target}: it exists '
+                            f'without a demos.json; move it away and run again') from None
+        print(f'{target} was recorded meanwhile by another run; using it',
+              file=sys.stderr, flush=True)
+        shutil.rmtree(partial)
 
 
 def load_folder(directory):
