@@ -42,3 +42,28 @@ def test_lines_wait_for_the_interval_unless_forced(capsys):
     assert capsys.readouterr().out == ''
     progress.update(3, {}, force=True)
     assert first.startswith('step 1/10') and capsys.readouterr().out.startswith('step 3/10')
+
+
+def test_the_eta_counts_only_finished_rounds_so_a_fresh_collection_does_not_shorten_it(capsys):
+    now = [0.0]
+    progress = Progress(total=10000, every=0.0, start_step=1000, stop=NO_STOP,
+                        clock=lambda: now[0])
+    now[0] = 100.0  # a round: 1000 env steps and their updates in 100 s
+    progress.round_done(2000)
+    now[0] = 110.0  # the next collection, 1000 steps in 10 s, its updates still to come
+    progress.update(3000, {})
+    # 10 steps/s from the finished round: 7000 steps left take 700 s
+    assert capsys.readouterr().out.strip() == 'step 3000/10000 | 10.0 fps | ETA 0:11:40'
+
+
+def test_before_the_first_round_ends_the_rate_is_the_current_one(capsys):
+    now = [0.0]
+    progress = Progress(total=1000, every=0.0, start_step=0, stop=NO_STOP,
+                        clock=lambda: now[0])
+    now[0] = 10.0
+    progress.update(100, {})
+    assert capsys.readouterr().out.strip() == 'step 100/1000 | 10.0 fps | ETA 0:01:30'
+    progress.restart(100)  # restarting forgets the rounds before it
+    now[0] = 20.0
+    progress.update(150, {})
+    assert capsys.readouterr().out.strip() == 'step 150/1000 | 5.0 fps | ETA 0:02:50'

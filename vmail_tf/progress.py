@@ -19,18 +19,31 @@ class Progress:
     return, losses, ETA. Each update is also a safe point to honour a stop
     request (`stop.check()`)."""
 
-    def __init__(self, total, every, start_step, stop=None, unit='fps', labels=LOSS_LABELS):
+    def __init__(self, total, every, start_step, stop=None, unit='fps', labels=LOSS_LABELS,
+                 clock=time.time):
         self.total, self.every, self.unit = total, every, unit
-        self.stop, self.labels = stop, labels
-        self.start_time = time.time()
-        self.start_step = start_step
+        self.stop, self.labels, self.clock = stop, labels, clock
         self.last_print = 0.0
         self.eval_return = None
+        self.restart(start_step)
 
     def restart(self, step):
         """Measure the rate from here: a phase that took time without
         advancing the step (world-model pretraining) would skew the ETA."""
-        self.start_time, self.start_step = time.time(), step
+        self.start_time, self.start_step = self.clock(), step
+        self.round_time, self.round_step = self.start_time, step
+
+    def round_done(self, step):
+        """Marks the end of a round (its env steps and their updates). The
+        rate is then measured up to the last round's end: a collection whose
+        updates are still to come would make it look far too fast."""
+        self.round_time, self.round_step = self.clock(), step
+
+    def _rate(self, step, now):
+        if self.round_step > self.start_step:
+            return (self.round_step - self.start_step) / max(self.round_time - self.start_time,
+                                                            1e-6)
+        return (step - self.start_step) / max(now - self.start_time, 1e-6)
 
     def update(self, step, metrics, phase='', force=False, work=None, phase_eta=False):
         """`work`: (done, total, start time) of a phase that does not move
@@ -38,12 +51,12 @@ class Progress:
         the run has no step rate yet or `phase_eta` asks for it."""
         if self.stop is not None:
             self.stop.check()
-        now = time.time()
+        now = self.clock()
         if not force and now - self.last_print < self.every:
             return
         self.last_print = now
         parts = [f'step {step}/{self.total}']
-        fps = (step - self.start_step) / max(now - self.start_time, 1e-6)
+        fps = self._rate(step, now)
         if not phase_eta:
             parts.append(f'{fps:.1f} {self.unit}')
         eta_label, eta = 'ETA', (self.total - step) / fps if fps > 0 else float('inf')

@@ -87,6 +87,7 @@ class Trainer(TrainerBase):
         self.log_time, self.log_step = time.time(), step
         if int(self.round_start.numpy()) < step:  # a round a stop interrupted
             self._finish_round(int(self.round_start.numpy()), step, progress)
+            progress.restart(step)  # its updates were owed for steps before this run
         while step < c.steps:
             prefill = step < c.prefill
             chunk = min(c.prefill - step if prefill else c.train_every, c.steps - step)
@@ -124,6 +125,7 @@ class Trainer(TrainerBase):
             with self.times.measure('eval'):
                 progress.eval_return = self.evaluate()
                 self.save()
+        progress.round_done(step)
         progress.update(step, self.last_metrics, force=step >= c.steps)
         if before < c.prefill:  # random steps are far faster than rounds with updates
             progress.restart(step)

@@ -126,6 +126,7 @@ class ExpertTrainer:
                 if returns:
                     scalars['train/return'] = float(np.mean(returns[-10:]))
                 self.logger.scalars(step, scalars)
+            progress.round_done(step)
             recent = f'{np.mean(returns[-10:]):.1f}' if returns else '-'
             progress.update(step, {}, f'train return {recent}', force=step >= c.steps)
         print(f'Done: policy in {self.logdir / "policy.npz"}', flush=True)
