@@ -55,7 +55,7 @@ def main(argv=None):
     from vmail_tf import demos
     from vmail_tf.methods import agent_class
     from vmail_tf.driver import make_driver
-    from vmail_tf.evaluation import greedy_episodes, summarize
+    from vmail_tf.greedy_episodes import greedy_episodes, summarize
     from vmail_tf.logger import encode_gif
     from vmail_tf.trainer_base import newest_readable, recorded_checkpoints
 

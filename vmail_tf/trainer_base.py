@@ -16,7 +16,7 @@ from vmail_tf import demos, episodes, nonfinite
 from vmail_tf.agent import metrics_to_numpy
 from vmail_tf.driver import make_driver
 from vmail_tf.envs.worker import EnvWorkerError
-from vmail_tf.evaluation import greedy_episodes, summarize
+from vmail_tf.greedy_episodes import greedy_episodes, summarize
 from vmail_tf.logger import Logger
 from vmail_tf.progress import Progress
 from vmail_tf.replay import Replay
