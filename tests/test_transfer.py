@@ -53,7 +53,7 @@ def test_transfer_trains_from_the_source_model_without_env_steps(source, tmp_pat
     counts = [entry['replay/agent_episodes'] for entry in logged
               if 'replay/agent_episodes' in entry]
     assert counts == [source_episodes, source_episodes]
-    assert [entry['step'] for entry in logged if 'eval/return' in entry] == [2, 4]
+    assert [entry['step'] for entry in logged if 'eval/return' in entry] == [0, 2, 4]
     assert latest_checkpoint_value(target, 'agent/step') == 4
     names = [name for name, _ in tf.train.list_variables(tf.train.latest_checkpoint(
         str(target / 'checkpoint')))]

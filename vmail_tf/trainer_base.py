@@ -253,10 +253,13 @@ class TrainerBase:
     def update_loop(self, total, eval_every, phase):
         """Runs `agent.train` up to `total` updates with no env steps (the
         run's x-axis is the update count), logging, evaluating and saving
-        every `eval_every`; returns the final count."""
+        every `eval_every`, and evaluating the untrained policy first, where
+        its curve starts; returns the final count."""
         step = start_step = int(self.agent.step.numpy())
         progress = Progress(total, self.config.progress_every, step, self.stop,
                             unit='updates/s')
+        if step == 0:
+            progress.eval_return = self.evaluate()
         start_time = time.time()
         while step < total:
             metrics = self.train_step(self.agent.train, f'update {step + 1}')
