@@ -42,18 +42,26 @@ class DACAgent(PixelSAC):
         c = self.config
         agent = self.augment(transitions(data['agent'], c.frame_stack))
         expert = self.augment(transitions(data['expert'], c.frame_stack))
-        with tf.GradientTape() as tape:
-            expert_inputs = tf.concat([self.disc_features(expert['obs']), expert['action']], -1)
-            agent_inputs = tf.concat([self.disc_features(agent['obs']), agent['action']], -1)
-            objective, metrics = losses.discriminator_objective(
-                self.discriminator, expert_inputs, agent_inputs, c.disc_penalty,
-                c.disc_penalty_scale, self.rng)
-        metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, objective)
-        # The reward is the updated D's. Its own encoder moved too; the
-        # shared one did not (D's loss does not train it).
-        if c.dac_separate_encoder:
-            agent_inputs = tf.concat([self.disc_features(agent['obs']), agent['action']], -1)
-        reward = tf.stop_gradient(losses.discriminator_reward(
-            self.discriminator(agent_inputs)[..., 0], c.disc_reward))
-        metrics.update(self.sac_update(agent, reward))
-        return metrics
+
+        def updated_d_reward(agent_features):
+            """D updated on the agent's features (the critics', given) and
+            the expert's; then the updated D's rewards."""
+            with tf.GradientTape() as tape:
+                if c.dac_separate_encoder:
+                    agent_features = self.disc_encoder(agent['obs'])
+                expert_inputs = tf.concat([self.disc_features(expert['obs']),
+                                           expert['action']], -1)
+                agent_inputs = tf.concat([agent_features, agent['action']], -1)
+                objective, metrics = losses.discriminator_objective(
+                    self.discriminator, expert_inputs, agent_inputs, c.disc_penalty,
+                    c.disc_penalty_scale, self.rng)
+            metrics['disc_grad_norm'] = self.disc_opt.minimize(tape, objective)
+            # D's own encoder moved with it; the shared one did not (D's loss
+            # does not train it).
+            if c.dac_separate_encoder:
+                agent_inputs = tf.concat([self.disc_encoder(agent['obs']), agent['action']], -1)
+            reward = tf.stop_gradient(losses.discriminator_reward(
+                self.discriminator(agent_inputs)[..., 0], c.disc_reward))
+            return reward, metrics
+
+        return self.sac_update(agent, updated_d_reward)

@@ -163,25 +163,26 @@ class PixelSAC(tf.Module):
                     next_obs=random_shift(batch['next_obs'], pad, self.rng))
 
     def sac_update(self, batch, reward):
-        """One SAC update on augmented transitions with `reward` (B,): the
-        critics and encoder every call, the actor and temperature every
-        `sac_actor_every` updates, the targets every `sac_target_every`."""
+        """One SAC update on augmented transitions with `reward`: the critics
+        and encoder every call, the actor and temperature every
+        `sac_actor_every` updates, the targets every `sac_target_every`.
+        `reward` is (B,), or a function from the observations' features
+        (without gradient) to (rewards, metrics): DA-DAC's discriminator
+        reads the critics' features, so the batch is encoded once."""
         c = self.config
         alpha = tf.exp(self.log_alpha)
-        next_mean, next_std = self._dist(self.encoder(batch['next_obs']))
-        next_action, next_log_prob = dists.tanh_normal_sample_and_log_prob(
-            next_mean, next_std, self.rng)
-        target = sac_losses.soft_q_target(
-            reward, batch['continuation'], c.discount, *sac_losses.q_values(
-                self.targets, self.target_encoder(batch['next_obs']), next_action),
-            alpha, next_log_prob)
+        metrics = {}
         with tf.GradientTape() as tape:
             features = self.encoder(batch['obs'])
+            with tape.stop_recording():
+                if callable(reward):
+                    reward, metrics = reward(tf.stop_gradient(features))
+                target = self._q_target(batch, reward, alpha)
             q1, q2 = sac_losses.q_values(self.critics, features, batch['action'])
             critic_loss = sac_losses.critic_loss(q1, q2, target)
-        metrics = {'critic_grad_norm': self.critic_opt.minimize(tape, critic_loss),
-                   'critic_loss': critic_loss, 'q_mean': tf.reduce_mean(q1),
-                   'reward_mean': tf.reduce_mean(reward), 'alpha': alpha}
+        metrics.update({'critic_grad_norm': self.critic_opt.minimize(tape, critic_loss),
+                        'critic_loss': critic_loss, 'q_mean': tf.reduce_mean(q1),
+                        'reward_mean': tf.reduce_mean(reward), 'alpha': alpha})
         if self.step % c.sac_actor_every == 0:
             # The features from before this critic step (DrQ encodes again
             # after it): one encoder pass saved, one encoder step behind.
@@ -192,6 +193,17 @@ class PixelSAC(tf.Module):
             sac_losses.soft_update(self.critics, self.targets, c.sac_tau)
         self.step.assign_add(1)
         return metrics
+
+    def _q_target(self, batch, reward, alpha):
+        """The soft Q target: the target critics at the next observation and
+        an action the actor samples there."""
+        next_mean, next_std = self._dist(self.encoder(batch['next_obs']))
+        next_action, next_log_prob = dists.tanh_normal_sample_and_log_prob(
+            next_mean, next_std, self.rng)
+        return sac_losses.soft_q_target(
+            reward, batch['continuation'], self.config.discount, *sac_losses.q_values(
+                self.targets, self.target_encoder(batch['next_obs']), next_action),
+            alpha, next_log_prob)
 
     def _actor_update(self, features, alpha):
         with tf.GradientTape() as tape:
