@@ -112,11 +112,11 @@ def test_the_claw_transfer_family_runs_at_debug_size(tmp_path):
     sources = ['claw_valve3_cw', 'claw_valve3_ccw', 'claw_valve4_ccw']
     folders = {}
     for task in sources + ['claw_valve4_cw']:
-        config = config_lib.merge(['claw', 'debug'], [('task', task), ('image_size', 128),
-                                                      ('time_limit', 50)])
+        config = config_lib.merge(['claw', 'debug'], [('task', task), ('time_limit', 50)])
         folders[task] = tmp_path / 'demos' / task
         demos.record(lambda obs: np.zeros(9, np.float32), config, folders[task], 1)
-    common = ['--image_size', '128', '--time_limit', '50']
+    # 64 px (debug's size): the 128-px path is the debug run's above
+    common = ['--time_limit', '50']
     source = tmp_path / 'source'
     result = subprocess.run(
         [sys.executable, '-m', 'vmail_tf.train', '--configs', 'claw', 'multitask',
