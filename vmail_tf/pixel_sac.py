@@ -76,9 +76,9 @@ def transitions(window, frame_stack):
 
 
 class PixelSAC(tf.Module):
-    """The learner. `sac_update(batch, reward)` is one update on transitions
-    ({'obs', 'action', 'next_obs', 'continuation'}, rewards given);
-    subclasses' `_train` builds the batch and the rewards. A target
+    """The learner. `sac_update(batch, reward_fn)` is one update on
+    transitions ({'obs', 'action', 'next_obs', 'continuation'}) with the
+    rewards `reward_fn` gives; subclasses' `_train` builds both. A target
     bootstraps unless the next observation ends its episode by termination
     (Car Racing's car leaving the field or finishing a lap; time limits do
     not count)."""
@@ -162,21 +162,19 @@ class PixelSAC(tf.Module):
         return dict(batch, obs=random_shift(batch['obs'], pad, self.rng),
                     next_obs=random_shift(batch['next_obs'], pad, self.rng))
 
-    def sac_update(self, batch, reward):
-        """One SAC update on augmented transitions with `reward`: the critics
-        and encoder every call, the actor and temperature every
-        `sac_actor_every` updates, the targets every `sac_target_every`.
-        `reward` is (B,), or a function from the observations' features
-        (without gradient) to (rewards, metrics): DA-DAC's discriminator
-        reads the critics' features, so the batch is encoded once."""
+    def sac_update(self, batch, reward_fn):
+        """One SAC update on augmented transitions: the critics and encoder
+        every call, the actor and temperature every `sac_actor_every`
+        updates, the targets every `sac_target_every`. `reward_fn` maps the
+        observations' features (the critics', without gradient) to (rewards
+        (B,), metrics): DA-DAC's discriminator reads them, so the batch is
+        encoded once."""
         c = self.config
         alpha = tf.exp(self.log_alpha)
-        metrics = {}
         with tf.GradientTape() as tape:
             features = self.encoder(batch['obs'])
             with tape.stop_recording():
-                if callable(reward):
-                    reward, metrics = reward(tf.stop_gradient(features))
+                reward, metrics = reward_fn(tf.stop_gradient(features))
                 target = self._q_target(batch, reward, alpha)
             q1, q2 = sac_losses.q_values(self.critics, features, batch['action'])
             critic_loss = sac_losses.critic_loss(q1, q2, target)

@@ -24,4 +24,4 @@ class SQILAgent(PixelSAC):
     def _train(self, data):
         windows, reward = balanced_batch(data['agent'], data['expert'])
         return self.sac_update(self.augment(transitions(windows, self.config.frame_stack)),
-                               reward)
+                               lambda features: (reward, {}))
